@@ -1,0 +1,72 @@
+"""Who may see and change which account: decided here and nowhere else.
+
+A CSM sees their own accounts and their team's; a manager sees the team's; sales see the
+accounts they sold; an admin or an integration user sees everything. Pages, API, exports
+and admin actions all start from these functions; what a user may not see answers 404.
+"""
+
+from django.db.models import Model, Q, QuerySet
+
+from accounts.models import Account
+from people.models import User
+
+
+def _account_q(user, prefix: str = "") -> Q | None:
+    """The filter that selects the accounts `user` may see, or None for all of them."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.sees_everything:
+        return None
+    role = user.role
+    if role == User.Role.SALES:
+        return Q(**{f"{prefix}sales_owner": user})
+    if role == User.Role.MANAGER:
+        if user.team_id:
+            return Q(**{f"{prefix}team_id": user.team_id})
+        return Q(**{f"{prefix}csm": user})
+    if role == User.Role.CSM:
+        q = Q(**{f"{prefix}csm": user})
+        if user.team_id:
+            q |= Q(**{f"{prefix}team_id": user.team_id})
+        return q
+    return Q(pk__in=[])
+
+
+def visible_accounts(user) -> QuerySet[Account]:
+    """The accounts `user` may see."""
+    q = _account_q(user)
+    qs = Account.objects.all()
+    return qs if q is None else qs.filter(q)
+
+
+def restrict(queryset: QuerySet, user, *, via: str = "account") -> QuerySet:
+    """Narrow any queryset of rows that belong to an account (through `via`)."""
+    q = _account_q(user, prefix=f"{via}__")
+    return queryset if q is None else queryset.filter(q)
+
+
+def can_see(user, account: Account) -> bool:
+    return visible_accounts(user).filter(pk=account.pk).exists()
+
+
+def can_change(user, obj: Model) -> bool:
+    """Whether `user` may write `obj` (an account or anything with an `account`).
+
+    Sales may read the accounts they sold but write only what they own as seller
+    (objects with a `sales_owner`, e.g. a handover)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.sees_everything:
+        return True
+    if user.role == User.Role.SALES:
+        return not isinstance(obj, Account) and getattr(obj, "sales_owner_id", None) == user.pk
+    account = obj if isinstance(obj, Account) else getattr(obj, "account", None)
+    return account is not None and can_see(user, account)
+
+
+def can_create_account(user) -> bool:
+    return user.is_authenticated and (user.sees_everything or user.role == User.Role.MANAGER)
+
+
+def can_use_admin(user) -> bool:
+    return user.is_authenticated and user.is_active and user.is_staff

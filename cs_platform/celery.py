@@ -1,0 +1,25 @@
+"""The Celery app. The beat schedule lives here, in code, so it is reviewed like code."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cs_platform.settings")
+
+app = Celery("cs_platform")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Roll yesterday's and today's raw usage into the daily table (idempotent upsert).
+    "usage-rollup": {
+        "task": "health.tasks.usage_rollup_task",
+        "schedule": crontab(minute="*/15"),
+    },
+    # Keep one renewal per account and term in step with subscription end dates.
+    "renewals-sync": {
+        "task": "renewals.tasks.renewals_sync_task",
+        "schedule": crontab(minute=10, hour="*/6"),
+    },
+}

@@ -1,0 +1,119 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account
+
+
+class UsageEvent(models.Model):
+    """A raw product-usage event from telemetry. Scoring never reads this table; it reads
+    the daily rollup. `event_id` makes ingestion idempotent."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage_events")
+    event_type = models.CharField(_("event type"), max_length=100)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    user_id = models.CharField(_("user"), max_length=100, blank=True)
+    value = models.FloatField(_("value"), default=1)
+    event_id = models.CharField(_("event ID"), max_length=100, unique=True)
+
+    class Meta:
+        verbose_name = _("usage event")
+        verbose_name_plural = _("usage events")
+        indexes = [
+            models.Index(fields=["account", "occurred_at"]),
+            models.Index(fields=["occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class UsageDaily(models.Model):
+    """Usage per account, day and event type: what scoring and charts read."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage_daily")
+    day = models.DateField(_("day"))
+    event_type = models.CharField(_("event type"), max_length=100)
+    events = models.PositiveIntegerField(_("events"), default=0)
+    value_sum = models.FloatField(_("sum of values"), default=0)
+    distinct_users = models.PositiveIntegerField(_("distinct users"), default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("daily usage")
+        verbose_name_plural = _("daily usage")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "day", "event_type"], name="one_rollup_per_account_day_type")
+        ]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.day} {self.event_type}"
+
+
+class HealthScore(models.Model):
+    """The score of one account as the world stood at 00:00 of `as_of`."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="health_scores")
+    as_of = models.DateField(_("as of"))
+    score = models.PositiveSmallIntegerField(_("score"))
+    band = models.CharField(_("band"), max_length=10, choices=Account.HealthBand.choices)
+    components = models.JSONField(_("components"), default=list, blank=True)
+    computed_at = models.DateTimeField(_("computed"), auto_now=True)
+
+    class Meta:
+        ordering = ["-as_of"]
+        verbose_name = _("health score")
+        verbose_name_plural = _("health scores")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "as_of"], name="one_score_per_account_day"),
+            models.CheckConstraint(condition=models.Q(score__lte=100), name="health_score_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.as_of}: {self.score}"
+
+
+class Alert(models.Model):
+    """An early warning (流失预警). At most one unresolved alert per account and type."""
+
+    class Type(models.TextChoices):
+        RENEWAL_RISK = "renewal_risk", _("Renewal at risk")
+        HEALTH_DROP = "health_drop", _("Health dropped")
+        ACTIVATION_OVERDUE = "activation_overdue", _("Activation overdue")
+        NO_RECENT_TOUCH = "no_recent_touch", _("No recent touch")
+        PAYMENT_OVERDUE = "payment_overdue", _("Payment overdue")
+        STAKEHOLDER_LEFT = "stakeholder_left", _("Key stakeholder left")
+
+    class Severity(models.TextChoices):
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        RESOLVED = "resolved", _("Resolved")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="alerts")
+    type = models.CharField(_("type"), max_length=30, choices=Type.choices)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
+    status = models.CharField(_("status"), max_length=15, choices=Status.choices, default=Status.OPEN)
+    reason = models.TextField(_("reason"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "type"],
+                condition=~models.Q(status="resolved"),
+                name="one_unresolved_alert_per_account_type",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "type"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} · {self.account}"

@@ -1,0 +1,102 @@
+"""Writes for usage, health scores and alerts."""
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from accounts.models import Account
+from accounts.services import account_health_set
+
+from .models import Alert, HealthScore, UsageDaily, UsageEvent
+
+log = logging.getLogger(__name__)
+
+GREEN_FROM = 70
+YELLOW_FROM = 40
+
+
+def band_for(score: int) -> str:
+    if score >= GREEN_FROM:
+        return Account.HealthBand.GREEN
+    if score >= YELLOW_FROM:
+        return Account.HealthBand.YELLOW
+    return Account.HealthBand.RED
+
+
+@transaction.atomic
+def usage_rollup(*, day_from: dt.date, day_to: dt.date) -> int:
+    """Rebuild the daily rollup for days day_from..day_to (inclusive) from raw events.
+
+    One aggregate read and one upsert per batch, whatever the number of accounts; days
+    are the platform's local days. Re-running a day replaces its rows."""
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(day_from, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    rows = (
+        UsageEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+        .annotate(day=TruncDate("occurred_at", tzinfo=tz))
+        .values("account_id", "day", "event_type")
+        .annotate(events=Count("id"), value_sum=Sum("value"), distinct_users=Count("user_id", distinct=True))
+        .order_by()
+    )
+    objs = [UsageDaily(**r) for r in rows]
+    UsageDaily.objects.bulk_create(
+        objs,
+        update_conflicts=True,
+        unique_fields=["account", "day", "event_type"],
+        update_fields=["events", "value_sum", "distinct_users"],
+        batch_size=2000,
+    )
+    log.info("usage_rollup %s..%s: %d rows", day_from, day_to, len(objs))
+    return len(objs)
+
+
+@transaction.atomic
+def health_scores_record(*, as_of: dt.date, scores: dict[int, tuple[int, list]]) -> int:
+    """Store one snapshot per account for `as_of` (re-running the date replaces it) and,
+    when `as_of` is the newest date, the account's current score and band."""
+    objs = [
+        HealthScore(account_id=pk, as_of=as_of, score=score, band=band_for(score), components=components)
+        for pk, (score, components) in scores.items()
+    ]
+    HealthScore.objects.bulk_create(
+        objs,
+        update_conflicts=True,
+        unique_fields=["account", "as_of"],
+        update_fields=["score", "band", "components", "computed_at"],
+        batch_size=2000,
+    )
+    if as_of >= timezone.localdate():
+        account_health_set(scores={o.account_id: (o.score, o.band) for o in objs})
+    return len(objs)
+
+
+def alert_raise(*, account: Account, type: str, severity: str, reason: str) -> tuple[Alert, bool]:
+    """Open an alert unless one of this type is already unresolved for the account.
+    Returns (alert, created); firing the same rule again never duplicates it."""
+    existing = Alert.objects.filter(account=account, type=type).exclude(status=Alert.Status.RESOLVED).first()
+    if existing:
+        return existing, False
+    alert = Alert(account=account, type=type, severity=severity, reason=reason)
+    alert.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            alert.save()
+    except IntegrityError:  # a concurrent raise won the race; the unique constraint holds
+        return Alert.objects.get(
+            account=account, type=type, status__in=[Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED]
+        ), False
+    return alert, True
+
+
+@transaction.atomic
+def alert_set_status(*, alert: Alert, status: str) -> Alert:
+    alert.status = status
+    alert.resolved_at = timezone.now() if status == Alert.Status.RESOLVED else None
+    alert.full_clean()
+    alert.save(update_fields=["status", "resolved_at"])
+    return alert

@@ -1,0 +1,55 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Team(models.Model):
+    """A CS team. Its manager is the member with the manager role."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """Anyone who logs in, or a system that calls the API (role `integration`)."""
+
+    class Role(models.TextChoices):
+        CSM = "csm", _("Customer success manager")
+        MANAGER = "manager", _("Manager")
+        SALES = "sales", _("Sales")
+        ADMIN = "admin", _("Administrator")
+        INTEGRATION = "integration", _("Integration (API only)")
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.CSM)
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["username"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.is_superuser or self.role in (self.Role.ADMIN, self.Role.INTEGRATION)
+
+    @property
+    def is_api_only(self) -> bool:
+        return self.role == self.Role.INTEGRATION

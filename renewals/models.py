@@ -1,0 +1,102 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account
+
+
+class Product(models.Model):
+    """What customers subscribe to; `product_line` decides what counts as new to an account."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    product_line = models.CharField(_("product line"), max_length=100)
+
+    class Meta:
+        ordering = ["product_line", "name"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscription(models.Model):
+    """A contract line. Active on day d when start_date <= d and (end_date is null or
+    end_date > d): the rule every revenue and churn figure uses."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="subscriptions")
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    mrr = models.DecimalField(_("MRR"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    bill_period_months = models.PositiveSmallIntegerField(_("billing period (months)"), default=12)
+    discount = models.DecimalField(
+        _("discount (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+
+    class Meta:
+        ordering = ["account", "start_date"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        indexes = [models.Index(fields=["account", "start_date", "end_date"]), models.Index(fields=["end_date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True) | models.Q(end_date__gt=models.F("start_date")),
+                name="subscription_ends_after_start",
+            ),
+            models.CheckConstraint(condition=models.Q(mrr__gte=0), name="subscription_mrr_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} · {self.product}"
+
+
+class Renewal(models.Model):
+    """One renewal per account and term (the term ends on `due_date`)."""
+
+    class Stage(models.TextChoices):
+        UPCOMING = "upcoming", _("Upcoming")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMMITTED = "committed", _("Committed")
+        RENEWED = "renewed", _("Renewed")
+        DOWNSIZED = "downsized", _("Downsized")
+        CHURNED = "churned", _("Churned")
+
+    OPEN_STAGES = (Stage.UPCOMING, Stage.IN_PROGRESS, Stage.COMMITTED)
+
+    class Risk(models.TextChoices):
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="renewals")
+    due_date = models.DateField(_("due date"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_renewals",
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.UPCOMING)
+    forecast_mrr = models.DecimalField(_("forecast MRR"), max_digits=14, decimal_places=2, default=0)
+    risk = models.CharField(_("risk"), max_length=10, choices=Risk.choices, default=Risk.LOW)
+    outcome = models.TextField(_("outcome"), blank=True)
+
+    class Meta:
+        ordering = ["due_date"]
+        verbose_name = _("renewal")
+        verbose_name_plural = _("renewals")
+        constraints = [models.UniqueConstraint(fields=["account", "due_date"], name="one_renewal_per_account_term")]
+        indexes = [models.Index(fields=["due_date", "stage"])]
+
+    def __str__(self) -> str:
+        return f"{self.account} · {self.due_date}"
