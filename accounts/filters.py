@@ -28,6 +28,7 @@ class AccountFilter(django_filters.FilterSet):
         ),
         field_labels={"name": _("Name"), "arr": _("ARR"), "health_score": _("Health score")},
         label=_("Sort"),
+        empty_label=_("Name (default)"),
     )
 
     class Meta:
@@ -45,5 +46,5 @@ class AccountPageFilter(AccountFilter):
     """The page offers CSMs as a choice list (of people the user may see) instead of text."""
 
     csm = django_filters.ModelChoiceFilter(
-        queryset=User.objects.filter(role__in=[User.Role.CSM, User.Role.MANAGER]), label=_("CSM")
+        queryset=User.objects.filter(role__in=[User.Role.CSM, User.Role.MANAGER]), label=_("CSM"), empty_label=_("All")
     )

@@ -130,7 +130,7 @@ class Stakeholder(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="stakeholders")
     name = models.CharField(_("name"), max_length=100)
-    title = models.CharField(_("title"), max_length=100, blank=True)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.END_USER)

@@ -130,6 +130,9 @@ LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
+FORMAT_MODULE_PATH = ["cs_platform.formats"]
+# The blank choice of list filters reads "All" instead of "---------".
+FILTERS_EMPTY_CHOICE_LABEL = _("All")
 USE_TZ = True
 CURRENCY = env.str("CURRENCY", default="CNY")
 

@@ -50,6 +50,16 @@ class UsageDaily(models.Model):
         return f"{self.account} {self.day} {self.event_type}"
 
 
+# What a score component's `measure` key means, for people reading the explained score.
+MEASURE_LABELS = {
+    "usage_trend": _("Usage trend (last 30 days vs the 30 before)"),
+    "active_users": _("Active users per licensed seat"),
+    "feature_adoption": _("Key features in use"),
+    "engagement": _("Days since the last touch"),
+    "support_tickets": _("Open support tickets"),
+}
+
+
 class HealthScore(models.Model):
     """The score of one account as the world stood at 00:00 of `as_of`."""
 
@@ -71,6 +81,17 @@ class HealthScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.as_of}: {self.score}"
+
+    def explained(self) -> list[dict]:
+        """The components with a readable label and the weight as a percentage."""
+        return [
+            {
+                **c,
+                "label": MEASURE_LABELS.get(c.get("measure"), str(c.get("measure", "")).replace("_", " ")),
+                "weight_pct": round(float(c.get("weight") or 0) * 100),
+            }
+            for c in self.components
+        ]
 
 
 class Alert(models.Model):

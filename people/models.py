@@ -46,6 +46,13 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    def get_full_name(self) -> str:
+        """Chinese names read family name first with no space (陈静); others "Emma Walker"."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
+            return f"{last}{first}"
+        return f"{first} {last}".strip()
+
     @property
     def sees_everything(self) -> bool:
         return self.is_superuser or self.role in (self.Role.ADMIN, self.Role.INTEGRATION)

@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import Account
+from health.models import Alert
 
 
 class Playbook(models.Model):
@@ -30,6 +32,19 @@ class Playbook(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def trigger_value_display(self) -> str:
+        """The trigger value as people read it: a stage or alert type label, or a day count."""
+        value = self.trigger_value
+        if self.trigger == self.Trigger.STAGE_ENTERED:
+            return str(dict(Account.Stage.choices).get(value, value))
+        if self.trigger == self.Trigger.ALERT_OPENED:
+            return str(dict(Alert.Type.choices).get(value, value))
+        if self.trigger == self.Trigger.RENEWAL_DUE and value.isdigit():
+            days = int(value)
+            return ngettext("%(days)d day before", "%(days)d days before", days) % {"days": days}
+        return value
 
 
 class Task(models.Model):

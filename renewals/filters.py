@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Renewal
@@ -10,7 +11,11 @@ class RenewalFilter(django_filters.FilterSet):
     owner = django_filters.CharFilter(field_name="owner__username", label=_("Owner (username)"))
     risk = django_filters.ChoiceFilter(choices=Renewal.Risk.choices, label=_("Risk"))
     stage = django_filters.ChoiceFilter(choices=Renewal.Stage.choices, label=_("Stage"))
-    mine = django_filters.BooleanFilter(method="filter_mine", label=_("Only mine"))
+    mine = django_filters.BooleanFilter(
+        method="filter_mine",
+        label=_("Show"),
+        widget=forms.Select(choices=[("", _("All renewals")), ("true", _("Only mine"))]),
+    )
 
     class Meta:
         model = Renewal

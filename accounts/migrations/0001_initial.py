@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('title', models.CharField(blank=True, max_length=100, verbose_name='title')),
+                ('title', models.CharField(blank=True, max_length=100, verbose_name='job title')),
                 ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
                 ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
                 ('role', models.CharField(choices=[('decision_maker', 'Decision maker (level 1)'), ('day_to_day', 'Day-to-day contact (level 2)'), ('champion', 'Champion'), ('it', 'IT'), ('end_user', 'End user'), ('executive_sponsor', 'Executive sponsor')], default='end_user', max_length=20, verbose_name='role')),

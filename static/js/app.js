@@ -2,6 +2,13 @@
    later get their charts on htmx:afterSwap. No network access is needed. */
 (function () {
   "use strict";
+  // Day-by-day axes: a few unrotated dates instead of a crowded slanted row.
+  var DAY_AXIS = {
+    ticks: {
+      maxRotation: 0, autoSkip: true, maxTicksLimit: 6,
+      callback: function (value) { return String(this.getLabelForValue(value)).slice(5); },  // 2026-08-26 -> 08-26
+    },
+  };
   var COLORS = { green: "#2e9e5b", yellow: "#e0a526", red: "#d64545", grey: "#b8bec7", blue: "#3a6ff7" };
 
   function readData(canvas) {
@@ -40,7 +47,7 @@
           labels: d.score_labels,
           datasets: [{ label: canvas.dataset.labelScore, data: d.scores, borderColor: COLORS.blue, pointRadius: 0, tension: 0.2 }],
         },
-        options: { scales: { y: { min: 0, max: 100 } }, plugins: { legend: { display: false } } },
+        options: { scales: { x: DAY_AXIS, y: { min: 0, max: 100 } }, plugins: { legend: { display: false } } },
       };
     },
     usage: function (canvas, d) {
@@ -53,7 +60,7 @@
             { label: canvas.dataset.labelUsers, data: d.users, backgroundColor: COLORS.green },
           ],
         },
-        options: { scales: { y: { beginAtZero: true } } },
+        options: { scales: { x: DAY_AXIS, y: { beginAtZero: true, ticks: { precision: 0 } } } },
       };
     },
   };

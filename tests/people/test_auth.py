@@ -52,3 +52,11 @@ def test_password_reset_by_email(client, csm):
 def test_non_staff_cannot_open_admin(client, csm):
     client.force_login(csm)
     assert client.get("/admin/").status_code == 302
+
+
+def test_full_names_follow_the_naming_order_of_the_language_they_are_in():
+    from people.models import User
+
+    assert User(first_name="静", last_name="陈").get_full_name() == "陈静"
+    assert str(User(username="emma", first_name="Emma", last_name="Walker")) == "Emma Walker"
+    assert str(User(username="crm-sync")) == "crm-sync"

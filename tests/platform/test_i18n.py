@@ -44,3 +44,14 @@ def test_language_switcher_switches(client, csm):
     client.force_login(csm)
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/accounts/"})
     assert "客户" in client.get("/accounts/").content.decode()
+
+
+def test_chinese_amounts_are_grouped_in_thousands_with_commas():
+    from django.template import Context, Template
+    from django.utils import translation
+
+    template = Template('{{ arr|floatformat:"0g" }}')
+    with translation.override("zh-hans"):
+        assert template.render(Context({"arr": 12345678.4})) == "12,345,678"
+    with translation.override("en"):
+        assert template.render(Context({"arr": 12345678.4})) == "12,345,678"

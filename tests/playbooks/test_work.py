@@ -71,3 +71,12 @@ def test_playbook_list_query_count(client, csm, size, django_assert_max_num_quer
     with django_assert_max_num_queries(query_budget("playbooks:list")):
         response = client.get("/playbooks/")
         assert response.content.decode().count('<ol class="steps">') == size
+
+
+def test_playbook_triggers_read_as_labels_not_codes(db):
+    from playbooks.models import Playbook
+
+    assert Playbook(trigger="stage_entered", trigger_value="kickoff").trigger_value_display == "Kickoff"
+    left = Playbook(trigger="alert_opened", trigger_value="stakeholder_left")
+    assert left.trigger_value_display == "Key stakeholder left"
+    assert Playbook(trigger="renewal_due", trigger_value="90").trigger_value_display == "90 days before"
