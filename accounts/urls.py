@@ -1,9 +1,4 @@
-from django.urls import path
-
-from . import views
+from .views import detail, imports, listing
 
 app_name = "accounts"
-urlpatterns = [
-    path("", views.account_list, name="list"),
-    path("<int:pk>/", views.account_detail, name="detail"),
-]
+urlpatterns = listing.urlpatterns + imports.urlpatterns + detail.urlpatterns

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "simple_history",
+    "import_export",
     # Ours, from the lowest to the highest (see architecture.md).
     "people",
     "accounts",
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "people.middleware.UserTimezoneMiddleware",
+    # Records who made each change kept in the audit history (django-simple-history).
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "cs_platform.urls"
@@ -135,6 +139,15 @@ FORMAT_MODULE_PATH = ["cs_platform.formats"]
 FILTERS_EMPTY_CHOICE_LABEL = _("All")
 USE_TZ = True
 CURRENCY = env.str("CURRENCY", default="CNY")
+# Tier from contract value: ARR at or above these amounts (in CURRENCY) makes an account
+# strategic or key; below both it is standard.
+ACCOUNT_TIER_THRESHOLDS = {
+    "strategic": env.int("TIER_STRATEGIC_ARR", default=1_000_000),
+    "key": env.int("TIER_KEY_ARR", default=200_000),
+}
+# django-import-export: imports run in a transaction, so a file with one bad row changes nothing.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

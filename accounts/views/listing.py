@@ -1,11 +1,14 @@
+"""The account list: search, filters, sorting, pagination and exports of the filtered list."""
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.urls import path
 from django.utils.translation import gettext as _
 
 from cs_platform.pages import csv_response, paginate, querystring_without
 
-from . import selectors
-from .filters import AccountPageFilter
+from .. import selectors
+from ..filters import AccountPageFilter
 
 
 @login_required
@@ -50,21 +53,6 @@ def _export_csv(accounts):
     return csv_response(filename="accounts.csv", header=header, rows=rows)
 
 
-@login_required
-def account_detail(request, pk: int):
-    account = selectors.account_get(user=request.user, pk=pk)
-    stakeholders = list(selectors.stakeholder_list(user=request.user, account=account))
-    by_level = {
-        "level1": [s for s in stakeholders if s.level == 1],
-        "level2": [s for s in stakeholders if s.level == 2],
-        "others": [s for s in stakeholders if s.level is None],
-    }
-    return render(
-        request,
-        "accounts/account_detail.html",
-        {
-            "account": account,
-            "stakeholders": by_level,
-            "activities": selectors.activity_list(user=request.user, account=account),
-        },
-    )
+urlpatterns = [
+    path("", account_list, name="list"),
+]
