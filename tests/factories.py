@@ -4,7 +4,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from accounts.models import Account, Activity, Stakeholder
+from accounts.models import Account, Activity, CustomerFile, Stakeholder
 from handover.models import Handover
 from health.models import Alert, HealthScore, UsageEvent
 from people.models import Team, User
@@ -45,6 +45,14 @@ class AccountFactory(factory.django.DjangoModelFactory):
     team = factory.LazyAttribute(lambda a: a.csm.team if a.csm else None)
     lifecycle_stage = Account.Stage.ADOPTION
     tier = Account.Tier.STANDARD
+
+
+class CustomerFileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerFile
+        django_get_or_create = ["account"]
+
+    account = factory.SubFactory(AccountFactory)
 
 
 class StakeholderFactory(factory.django.DjangoModelFactory):
