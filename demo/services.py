@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Activity, Stakeholder
 from accounts.services import account_health_set
+from demo import customer_files
 from handover import services as handover_services
 from handover.models import Handover, HandoverTransition
 from health.models import Alert, HealthScore, UsageDaily, UsageEvent
@@ -565,6 +566,7 @@ class _Demo:
         self._playbooks()
         self._manual_tasks()
         self._close_past_tasks()
+        self.file_counts = customer_files.load(self)
 
     def summary(self) -> dict:
         counts = {
@@ -572,6 +574,8 @@ class _Demo:
             "users": User.objects.count(),
             "products": Product.objects.count(),
             "accounts": Account.objects.count(),
+            "customer_files": self.file_counts["customer_files"],
+            "stage_changes": self.file_counts["stage_changes"],
             "subscriptions": Subscription.objects.count(),
             "renewals": Renewal.objects.count(),
             "stakeholders": Stakeholder.objects.count(),
