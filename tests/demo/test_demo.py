@@ -118,3 +118,23 @@ def test_load_demo_rejects_a_too_small_book(db):
     with pytest.raises(CommandError, match="at least"):
         call_command("load_demo", "--accounts", "3")
     assert not Account.objects.exists()
+
+
+def test_the_demo_fills_customer_files_history_and_segments(demo):
+    from accounts.models import AccountStageChange, CustomerFile
+
+    accounts = list(Account.objects.all())
+    assert CustomerFile.objects.count() == len(accounts)
+    scores = [a.completeness for a in accounts]
+    assert min(scores) < 50 and max(scores) >= 80  # some files need work, some are nearly done
+    assert {a.service_model for a in accounts} >= {"support", "implementation"}
+    assert all(a.product_view and a.usage_driver for a in accounts)
+    # Each account's stage history ends in the stage it is in.
+    last = {}
+    for change in AccountStageChange.objects.order_by("changed_at", "pk"):
+        last[change.account_id] = change.to_stage
+    assert last == {a.pk: a.lifecycle_stage for a in accounts}
+    # Who did what is on record, before today.
+    assert Account.history.filter(history_user__isnull=False).count() == len(accounts)
+    assert CustomerFile.history.filter(history_type="~").exists()
+    assert Activity.stakeholders.through.objects.exists()
