@@ -17,6 +17,11 @@ app.conf.beat_schedule = {
         "task": "health.tasks.usage_rollup_task",
         "schedule": crontab(minute="*/15"),
     },
+    # Tiers follow contract value (ARR from active subscriptions), re-derived nightly.
+    "account-tiers": {
+        "task": "accounts.tasks.account_tiers_refresh_task",
+        "schedule": crontab(minute=30, hour=2),
+    },
     # Keep one renewal per account and term in step with subscription end dates.
     "renewals-sync": {
         "task": "renewals.tasks.renewals_sync_task",
