@@ -205,6 +205,11 @@ def stakeholder_update(*, stakeholder: Stakeholder, data: dict, by=None) -> Stak
         return stakeholder_mark_left(stakeholder=stakeholder, left_on=data.get("left_on"), by=by)
     if data.get("is_active") is True:
         stakeholder.is_active, stakeholder.left_on = True, None
+    elif not stakeholder.is_active and data.get("left_on"):
+        # Correcting the date someone left.
+        if data["left_on"] > timezone.localdate():
+            raise ValidationError({"left_on": _("The date someone left cannot be in the future.")})
+        stakeholder.left_on = data["left_on"]
     stakeholder.full_clean()
     stakeholder.save()
     account_completeness_refresh(account_ids=[stakeholder.account_id])
@@ -272,7 +277,8 @@ def activity_log(
         raise ValidationError(errors)
     activity.save()
     activity.stakeholders.set(stakeholders)
-    activity.participants.set(participants or ([by] if by else []))
+    # Our side defaults to the author, unless the author is a system posting through the API.
+    activity.participants.set(participants or ([by] if by and not by.is_api_only else []))
     return activity
 
 
