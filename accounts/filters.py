@@ -1,12 +1,40 @@
-"""Account filters, shared by the list page, its CSV export and the API."""
+"""Account filters, shared by the list page, its CSV and Excel exports and the API."""
+
+import datetime as dt
 
 import django_filters
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from people.models import Team, User
 
-from .models import Account
+from .models import Account, Stakeholder
+
+# Employee counts of each size band, [low, high): the ranges of Account.size_band_for.
+SIZE_BAND_RANGES = {
+    Account.SizeBand.SMALL: (0, 100),
+    Account.SizeBand.MEDIUM: (100, 1000),
+    Account.SizeBand.LARGE: (1000, 10000),
+    Account.SizeBand.ENTERPRISE: (10000, None),
+}
+
+# Completeness bands of the customer file, [low, high) in percent.
+COMPLETENESS_BANDS = {"low": (0, 40), "medium": (40, 70), "high": (70, None)}
+
+RENEWAL_WINDOWS = [
+    ("overdue", _("Overdue")),
+    ("30", _("Within 30 days")),
+    ("60", _("Within 60 days")),
+    ("90", _("Within 90 days")),
+    ("180", _("Within 180 days")),
+]
+
+
+def _open_renewals_q() -> Q:
+    """Open renewals, through the reverse relation, so accounts need not import renewals."""
+    renewal = Account._meta.get_field("renewals").related_model
+    return Q(renewals__stage__in=renewal.OPEN_STAGES)
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -18,6 +46,18 @@ class AccountFilter(django_filters.FilterSet):
     tier = django_filters.ChoiceFilter(choices=Account.Tier.choices, label=_("Tier"))
     health_band = django_filters.ChoiceFilter(choices=Account.HealthBand.choices, label=_("Health"))
     industry = django_filters.ChoiceFilter(choices=Account.Industry.choices, label=_("Industry"))
+    service_model = django_filters.ChoiceFilter(choices=Account.ServiceModel.choices, label=_("Service model"))
+    size_band = django_filters.ChoiceFilter(
+        choices=Account.SizeBand.choices, method="filter_size_band", label=_("Size")
+    )
+    completeness = django_filters.ChoiceFilter(
+        choices=[("low", _("Below 40%")), ("medium", _("40–69%")), ("high", _("At least 70%"))],
+        method="filter_completeness",
+        label=_("File completeness"),
+    )
+    renewal_window = django_filters.ChoiceFilter(
+        choices=RENEWAL_WINDOWS, method="filter_renewal_window", label=_("Next renewal")
+    )
     ordering = django_filters.OrderingFilter(
         fields=(
             ("name", "name"),
@@ -33,7 +73,10 @@ class AccountFilter(django_filters.FilterSet):
 
     class Meta:
         model = Account
-        fields = ["search", "external_id", "csm", "team", "lifecycle_stage", "tier", "health_band", "industry"]
+        fields = [
+            "search", "external_id", "csm", "team", "lifecycle_stage", "tier", "health_band", "industry",
+            "service_model", "size_band", "completeness", "renewal_window",
+        ]  # fmt: skip
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -41,10 +84,78 @@ class AccountFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(external_id__icontains=value))
 
+    def filter_size_band(self, queryset, name, value):
+        low, high = SIZE_BAND_RANGES[value]
+        queryset = queryset.filter(employee_count__gte=low)
+        return queryset if high is None else queryset.filter(employee_count__lt=high)
+
+    def filter_completeness(self, queryset, name, value):
+        low, high = COMPLETENESS_BANDS[value]
+        queryset = queryset.filter(completeness__gte=low)
+        return queryset if high is None else queryset.filter(completeness__lt=high)
+
+    def filter_renewal_window(self, queryset, name, value):
+        """By the earliest open renewal: overdue when it is past, else due within N days.
+        Subqueries on ids, so no join multiplies the rows or the sums of the list."""
+        today = timezone.localdate()
+        open_renewals = _open_renewals_q()
+        overdue = Account.objects.filter(open_renewals, renewals__due_date__lt=today).values("pk")
+        if value == "overdue":
+            return queryset.filter(pk__in=overdue)
+        until = today + dt.timedelta(days=int(value))
+        due_soon = Account.objects.filter(
+            open_renewals, renewals__due_date__gte=today, renewals__due_date__lte=until
+        ).values("pk")
+        return queryset.filter(pk__in=due_soon).exclude(pk__in=overdue)
+
+
+class PageOrderingFilter(django_filters.OrderingFilter):
+    """Sorting for the page: empty values last in both directions, then by name, so that
+    pages of equal values are stable."""
+
+    def get_ordering_value(self, param):
+        descending = param.startswith("-")
+        field = self.param_map[param.lstrip("-")]
+        return F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.order_by(*[self.get_ordering_value(param) for param in value], "name", "pk")
+
 
 class AccountPageFilter(AccountFilter):
-    """The page offers CSMs as a choice list (of people the user may see) instead of text."""
+    """The page offers CSMs as a choice list instead of text, finds accounts by their
+    stakeholders' names too, and sorts by fields the page annotates
+    (selectors.account_list_for_page: `next_renewal`)."""
 
     csm = django_filters.ModelChoiceFilter(
         queryset=User.objects.filter(role__in=[User.Role.CSM, User.Role.MANAGER]), label=_("CSM"), empty_label=_("All")
     )
+    ordering = PageOrderingFilter(
+        fields=(
+            ("name", "name"),
+            ("arr", "arr"),
+            ("health_score", "health_score"),
+            ("completeness", "completeness"),
+            ("next_renewal", "next_renewal"),
+            ("lifecycle_stage", "lifecycle_stage"),
+            ("tier", "tier"),
+        ),
+        field_labels={
+            "name": _("Name"),
+            "arr": _("ARR"),
+            "health_score": _("Health score"),
+            "completeness": _("File completeness"),
+            "next_renewal": _("Next renewal"),
+        },
+        label=_("Sort"),
+        empty_label=_("Name (default)"),
+    )
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        by_stakeholder = Stakeholder.objects.filter(name__icontains=value).values("account_id")
+        return queryset.filter(Q(name__icontains=value) | Q(external_id__icontains=value) | Q(pk__in=by_stakeholder))

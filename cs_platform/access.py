@@ -70,3 +70,14 @@ def can_create_account(user) -> bool:
 
 def can_use_admin(user) -> bool:
     return user.is_authenticated and user.is_active and user.is_staff
+
+
+def can_import(user) -> bool:
+    """Whether `user` may import accounts, stakeholders and subscriptions from a file:
+    managers (into their team's accounts) and administrators. Every row is still checked
+    against visible_accounts, so an import never reaches past what the user may change."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.role in (User.Role.MANAGER, User.Role.ADMIN))
+    )

@@ -82,3 +82,15 @@ def test_size_band_follows_employee_count():
     assert Account(employee_count=50).size_band == "Small"
     assert Account(employee_count=5000).size_band == "Large"
     assert Account(employee_count=None).size_band == ""
+
+
+def test_account_list_shows_next_renewal_completeness_and_both_exports(client, csm):
+    from tests.factories import RenewalFactory
+
+    account = AccountFactory(name="Ningbo Ports", csm=csm, completeness=45)
+    due = timezone.localdate() + dt.timedelta(days=40)
+    RenewalFactory(account=account, due_date=due)
+    client.force_login(csm)
+    html = client.get("/accounts/?search=ningbo").content.decode()
+    assert due.isoformat() in html and "45%" in html
+    assert "export=csv" in html and "export=xlsx" in html and "search=ningbo" in html
