@@ -3,13 +3,17 @@
 import datetime as dt
 
 import django_filters
+from django import forms
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from people.models import Team, User
 
-from .models import Account, Stakeholder
+from .models import Account, Activity, Stakeholder
 
 # Employee counts of each size band, [low, high): the ranges of Account.size_band_for.
 SIZE_BAND_RANGES = {
@@ -159,3 +163,59 @@ class AccountPageFilter(AccountFilter):
             return queryset
         by_stakeholder = Stakeholder.objects.filter(name__icontains=value).values("account_id")
         return queryset.filter(Q(name__icontains=value) | Q(external_id__icontains=value) | Q(pk__in=by_stakeholder))
+
+
+# ------------------------------------------------------------------ API: stakeholders and timeline
+
+
+class StakeholderFilter(django_filters.FilterSet):
+    account = django_filters.NumberFilter(field_name="account_id", label=_("Account (id)"))
+    account_external_id = django_filters.CharFilter(field_name="account__external_id", label=_("External ID"))
+    role = django_filters.ChoiceFilter(choices=Stakeholder.Role.choices, label=_("Role"))
+    is_active = django_filters.BooleanFilter(label=_("Active"))
+
+    class Meta:
+        model = Stakeholder
+        fields = ["account", "account_external_id", "role", "is_active"]
+
+
+def _utc_datetime(value: str) -> dt.datetime | None:
+    """An ISO date or timestamp; one without a zone is UTC (api-contract.md)."""
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            parsed = dt.datetime.combine(day, dt.time()) if day else None
+    except ValueError:
+        return None
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+class UtcDateTimeField(forms.CharField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        parsed = _utc_datetime(value)
+        if parsed is None:
+            raise forms.ValidationError(_("Enter a date or an ISO 8601 timestamp."), code="invalid")
+        return parsed
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class UtcDateTimeFilter(django_filters.Filter):
+    field_class = UtcDateTimeField
+
+
+class ActivityFilter(django_filters.FilterSet):
+    account = django_filters.NumberFilter(field_name="account_id", label=_("Account (id)"))
+    account_external_id = django_filters.CharFilter(field_name="account__external_id", label=_("External ID"))
+    kind = django_filters.ChoiceFilter(choices=Activity.Kind.choices, label=_("Kind"))
+    occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label=_("Happened at or after"))
+    occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lt", label=_("Happened before"))
+
+    class Meta:
+        model = Activity
+        fields = ["account", "account_external_id", "kind", "occurred_after", "occurred_before"]

@@ -8,6 +8,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cs_platform.access import can_reassign
+from people.models import Team
+
 from .models import Account, Activity, CustomerFile, Stakeholder
 from .services import FILE_SECTIONS, TEXT_SECTIONS
 
@@ -57,12 +60,20 @@ class AccountForm(forms.ModelForm):
             "team": _("Leave empty to use the CSM's team."),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         active = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
         self.fields["csm"].queryset = active.filter(role__in=[User.Role.CSM, User.Role.MANAGER])
         self.fields["sales_owner"].queryset = active.filter(role=User.Role.SALES)
         self.fields["employee_count"].widget.attrs.setdefault("min", 0)
+        # Who owns an account is decided in cs_platform.access: a manager assigns within the
+        # team, a CSM cannot move an account (the fields show but do not change).
+        if user is not None and not user.sees_everything:
+            if can_reassign(user) and user.team_id:
+                self.fields["csm"].queryset = self.fields["csm"].queryset.filter(team_id=user.team_id)
+                self.fields["team"].queryset = Team.objects.filter(pk=user.team_id)
+            elif not can_reassign(user):
+                self.fields["csm"].disabled = self.fields["team"].disabled = True
 
     def clean_name(self) -> str:
         name = (self.cleaned_data.get("name") or "").strip()

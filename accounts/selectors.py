@@ -3,7 +3,19 @@
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import (
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)  # fmt: skip
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -63,8 +75,6 @@ def next_renewal_due():
     """The due date of the account's earliest open renewal (overdue ones included), as a
     subquery over the reverse relation `renewals`, so accounts need not import renewals
     and the sums over subscriptions are not multiplied by a join."""
-    from django.db.models import OuterRef, Subquery
-
     renewal = Account._meta.get_field("renewals").related_model
     return Subquery(
         renewal.objects.filter(account=OuterRef("pk"), stage__in=renewal.OPEN_STAGES)

@@ -81,3 +81,18 @@ def can_import(user) -> bool:
         and user.is_active
         and (user.is_superuser or user.role in (User.Role.MANAGER, User.Role.ADMIN))
     )
+
+
+def can_reassign(user) -> bool:
+    """Whether `user` may choose an account's CSM and team: managers within their own team,
+    administrators anywhere. A CSM edits an account's details but not who owns it."""
+    return user.is_authenticated and user.is_active and (user.sees_everything or user.role == User.Role.MANAGER)
+
+
+def can_assign(user, *, csm=None, team=None) -> bool:
+    """Whether `user` may make `csm` and `team` an account's owners (see can_reassign)."""
+    if not can_reassign(user):
+        return False
+    if user.sees_everything:
+        return True
+    return (csm is None or csm.team_id == user.team_id) and (team is None or team.pk == user.team_id)

@@ -19,6 +19,16 @@ class _Echo:
         return value
 
 
+def _cell(value):
+    """A CSV cell; text that a spreadsheet would run as a formula (=, +, -, @ first) is
+    quoted with a leading apostrophe, so an exported name cannot become a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def csv_response(*, filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
     """Stream rows as CSV (UTF-8 with a BOM so Excel reads Chinese names correctly)."""
     writer = csv.writer(_Echo())
@@ -26,7 +36,7 @@ def csv_response(*, filename: str, header: Sequence[str], rows: Iterable[Sequenc
     def lines():
         yield "\ufeff" + writer.writerow([str(h) for h in header])
         for row in rows:
-            yield writer.writerow(["" if v is None else v for v in row])
+            yield writer.writerow([_cell(v) for v in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -1,25 +1,19 @@
-import datetime as dt
-
-import django_filters
-from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from cs_platform.access import can_change, can_create_account
+from cs_platform.access import can_assign, can_change, can_create_account
 from cs_platform.api import router
 
 from .. import selectors, services
-from ..filters import AccountFilter
-from ..models import Account, Activity, Stakeholder
+from ..filters import AccountFilter, ActivityFilter, StakeholderFilter
+from ..models import Account
 from .serializers import (
     AccountSerializer,
     ActivitySerializer,
@@ -46,15 +40,23 @@ class AccountViewSet(
     def get_queryset(self):
         return selectors.account_list(user=self.request.user)
 
+    def _check_owners(self, data: dict, instance=None) -> None:
+        """Who owns an account is decided by cs_platform.access, as on the pages."""
+        changes = {k: data[k] for k in ("csm", "team") if k in data and getattr(instance, k, None) != data[k]}
+        if changes and not can_assign(self.request.user, csm=changes.get("csm"), team=changes.get("team")):
+            raise ValidationError({k: _("You may not assign accounts to this owner.") for k in changes})
+
     def perform_create(self, serializer):
         if not can_create_account(self.request.user):
             raise PermissionDenied
+        self._check_owners(serializer.validated_data)
         account = services.account_create(data=serializer.validated_data, by=self.request.user)
         serializer.instance = self.get_queryset().get(pk=account.pk)
 
     def perform_update(self, serializer):
         if not can_change(self.request.user, serializer.instance):
             raise PermissionDenied
+        self._check_owners(serializer.validated_data, serializer.instance)
         account = services.account_update(
             account=serializer.instance, data=serializer.validated_data, by=self.request.user
         )
@@ -145,17 +147,6 @@ class AccountViewSet(
 # ------------------------------------------------------------------ stakeholders
 
 
-class StakeholderFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id", label=_("Account (id)"))
-    account_external_id = django_filters.CharFilter(field_name="account__external_id", label=_("External ID"))
-    role = django_filters.ChoiceFilter(choices=Stakeholder.Role.choices, label=_("Role"))
-    is_active = django_filters.BooleanFilter(label=_("Active"))
-
-    class Meta:
-        model = Stakeholder
-        fields = ["account", "account_external_id", "role", "is_active"]
-
-
 class StakeholderViewSet(
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -201,48 +192,6 @@ class StakeholderViewSet(
 
 
 # ------------------------------------------------------------------ timeline
-
-
-def _utc_datetime(value: str) -> dt.datetime | None:
-    """An ISO date or timestamp; one without a zone is UTC (api-contract.md)."""
-    try:
-        parsed = parse_datetime(value)
-        if parsed is None:
-            day = parse_date(value)
-            parsed = dt.datetime.combine(day, dt.time()) if day else None
-    except ValueError:
-        return None
-    if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
-
-
-class UtcDateTimeField(forms.CharField):
-    def to_python(self, value):
-        value = super().to_python(value)
-        if not value:
-            return None
-        parsed = _utc_datetime(value)
-        if parsed is None:
-            raise forms.ValidationError(_("Enter a date or an ISO 8601 timestamp."), code="invalid")
-        return parsed
-
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class UtcDateTimeFilter(django_filters.Filter):
-    field_class = UtcDateTimeField
-
-
-class ActivityFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id", label=_("Account (id)"))
-    account_external_id = django_filters.CharFilter(field_name="account__external_id", label=_("External ID"))
-    kind = django_filters.ChoiceFilter(choices=Activity.Kind.choices, label=_("Kind"))
-    occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label=_("Happened at or after"))
-    occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lt", label=_("Happened before"))
-
-    class Meta:
-        model = Activity
-        fields = ["account", "account_external_id", "kind", "occurred_after", "occurred_before"]
 
 
 class ActivityViewSet(

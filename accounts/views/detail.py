@@ -10,7 +10,7 @@ import json
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Min, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
@@ -28,27 +28,14 @@ User = get_user_model()
 TIMELINE_LIMIT = 20
 TIMELINE_ALL_LIMIT = 500  # "show all" still stops somewhere: a page, not a data dump
 HISTORY_LIMIT = 50
-# Renewal stages that close a renewal; named here so that accounts need not import renewals.
-CLOSED_RENEWAL_STAGES = ("renewed", "downsized", "churned")
 
 # ------------------------------------------------------------------ helpers
 
 
 def _account(request, pk: int) -> Account:
     """The account as the 360 header shows it (scoped by access, with ARR and the next
-    open renewal date); 404 when the user may not see it."""
-    today = timezone.localdate()
-    next_renewal = (
-        Account.objects.filter(pk=OuterRef("pk"))
-        .annotate(
-            due=Min(
-                "renewals__due_date",
-                filter=Q(renewals__due_date__gte=today) & ~Q(renewals__stage__in=CLOSED_RENEWAL_STAGES),
-            )
-        )
-        .values("due")
-    )
-    qs = selectors.account_list(user=request.user).annotate(next_renewal=Subquery(next_renewal))
+    open renewal date, the same one the list shows); 404 when the user may not see it."""
+    qs = selectors.account_list_for_page(user=request.user)
     # The customer file comes in the same query (a LEFT JOIN; None when there is none).
     return get_object_or_404(qs.select_related("file"), pk=pk)
 

@@ -223,8 +223,8 @@ def account_create(request):
     if not can_create_account(request.user):
         raise Http404
     if request.method != "POST":
-        return _render_form(request, AccountForm())
-    form = AccountForm(request.POST)
+        return _render_form(request, AccountForm(user=request.user))
+    form = AccountForm(request.POST, user=request.user)
     if form.is_valid():
         try:
             account = services.account_create(data=form.cleaned_data, by=request.user)
@@ -242,9 +242,9 @@ def account_edit(request, pk: int):
     if not can_change(request.user, account):
         raise PermissionDenied
     if request.method != "POST":
-        return _render_form(request, AccountForm(instance=account), account=account)
+        return _render_form(request, AccountForm(instance=account, user=request.user), account=account)
     stored = copy.copy(account)  # the form writes its input onto `account`; the title shows what is stored
-    form = AccountForm(request.POST, instance=account)
+    form = AccountForm(request.POST, instance=account, user=request.user)
     if form.is_valid():
         try:
             account = services.account_update(account=account, data=form.cleaned_data, by=request.user)

@@ -243,3 +243,15 @@ def test_sync_by_external_id_cannot_reach_another_teams_account(manager, other_c
     assert response.status_code == 404
     hidden.refresh_from_db()
     assert hidden.name != "x"
+
+
+def test_only_managers_and_admins_assign_owners_through_the_api(csm, teammate, manager, other_csm):
+    account = AccountFactory(csm=csm)
+    moved = api_as(csm).patch(f"/api/v1/accounts/{account.pk}/", {"csm": teammate.username}, format="json")
+    assert moved.status_code == 400 and "csm" in moved.json()
+    renamed = api_as(csm).patch(f"/api/v1/accounts/{account.pk}/", {"name": "Renamed", "csm": csm.username})
+    assert renamed.status_code == 200  # naming the current owner is not a change
+    outside = api_as(manager).patch(f"/api/v1/accounts/{account.pk}/", {"csm": other_csm.username}, format="json")
+    assert outside.status_code == 400
+    inside = api_as(manager).patch(f"/api/v1/accounts/{account.pk}/", {"csm": teammate.username}, format="json")
+    assert inside.status_code == 200 and inside.json()["csm"] == teammate.username

@@ -364,10 +364,11 @@ def test_admin_creates_an_account_of_any_team(client, admin_user, other_csm):
     assert Account.objects.get(external_id="CRM-900").team == other_csm.team
 
 
-def test_manager_who_creates_an_account_for_another_team_lands_on_the_list(client, manager, other_csm):
+def test_manager_cannot_create_an_account_for_another_teams_csm(client, manager, other_csm):
     client.force_login(manager)
     response = client.post("/accounts/new/", form_data(csm=str(other_csm.pk)))
-    assert response.status_code == 302 and response["Location"] == "/accounts/"
+    assert response.status_code == 400 and "csm" in response.context["form"].errors
+    assert not Account.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -472,3 +473,29 @@ def test_inactive_csm_cannot_be_chosen(client, manager):
     client.force_login(manager)
     response = client.post("/accounts/new/", form_data(csm=str(gone.pk)))
     assert response.status_code == 400 and "csm" in response.context["form"].errors
+
+
+def test_a_csm_edits_an_account_but_cannot_move_it_to_another_owner_or_team(client, csm, teammate, other_csm):
+    account = AccountFactory(csm=csm, name="Hangzhou Steel")
+    client.force_login(csm)
+    form = client.get(f"/accounts/{account.pk}/edit/").context["form"]
+    data = {k: v for k, v in form.initial.items() if v is not None and k in form.fields}
+    data.update(name="Hangzhou Steel Group", csm=other_csm.pk, team=other_csm.team_id)
+    response = client.post(f"/accounts/{account.pk}/edit/", data)
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.name == "Hangzhou Steel Group"
+    assert (account.csm_id, account.team_id) == (csm.pk, csm.team_id)
+
+
+def test_a_manager_assigns_only_within_the_team(client, manager, teammate, other_csm):
+    account = AccountFactory(csm=teammate)
+    client.force_login(manager)
+    form = client.get(f"/accounts/{account.pk}/edit/").context["form"]
+    assert other_csm not in form.fields["csm"].queryset and teammate in form.fields["csm"].queryset
+    data = {k: v for k, v in form.initial.items() if v is not None and k in form.fields}
+    data["csm"] = other_csm.pk
+    response = client.post(f"/accounts/{account.pk}/edit/", data)
+    assert response.status_code == 400 and "csm" in response.context["form"].errors
+    account.refresh_from_db()
+    assert account.csm_id == teammate.pk

@@ -94,3 +94,10 @@ def test_account_list_shows_next_renewal_completeness_and_both_exports(client, c
     html = client.get("/accounts/?search=ningbo").content.decode()
     assert due.isoformat() in html and "45%" in html
     assert "export=csv" in html and "export=xlsx" in html and "search=ningbo" in html
+
+
+def test_csv_export_never_turns_a_name_into_a_formula(client, csm):
+    AccountFactory(name='=HYPERLINK("http://evil")', csm=csm)
+    client.force_login(csm)
+    body = b"".join(client.get("/accounts/?export=csv").streaming_content).decode("utf-8-sig")
+    assert "'=HYPERLINK" in body
