@@ -66,6 +66,10 @@ class AccountForm(forms.ModelForm):
         self.fields["csm"].queryset = active.filter(role__in=[User.Role.CSM, User.Role.MANAGER])
         self.fields["sales_owner"].queryset = active.filter(role=User.Role.SALES)
         self.fields["employee_count"].widget.attrs.setdefault("min", 0)
+        for name in ("csm", "sales_owner", "team"):
+            self.fields[name].empty_label = _("Not assigned")
+        for name in ("product_view", "usage_driver"):
+            self.fields[name].choices = [("", _("Not known yet")), *self.fields[name].choices[1:]]
         # Who owns an account is decided in cs_platform.access: a manager assigns within the
         # team, a CSM cannot move an account (the fields show but do not change).
         if user is not None and not user.sees_everything:

@@ -17,6 +17,8 @@ PAGES = [
     ("playbooks", "/playbooks/"),
     ("dashboards", "/dashboards/"),
     ("alerts", "/health/alerts/"),
+    ("account-new", "/accounts/new/"),  # managers and admins; others see a 404
+    ("import", "/accounts/import/"),  # managers and admins; others see a 404
 ]
 SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 
@@ -27,6 +29,7 @@ def main():
     parser.add_argument("--out", default="var/shots")
     parser.add_argument("--user", action="append", default=[])
     parser.add_argument("--password", default="demo12345")
+    parser.add_argument("--page", action="append", default=[], help="only these pages (names above)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -46,7 +49,7 @@ def main():
                     page.fill("input[name=password]", args.password)
                     page.click("button[type=submit].primary")
                     page.wait_for_load_state("networkidle")
-                    for name, path in PAGES:
+                    for name, path in [p for p in PAGES if not args.page or p[0] in args.page]:
                         if path is None:
                             page.goto("/accounts/")
                             page.click("table.data tbody tr:first-child a")
