@@ -28,6 +28,9 @@ PAGES = [
     ("Accounts list", "/accounts/"),
     ("Accounts list, filtered", "/accounts/?health_band=red&ordering=-arr"),
     ("Account 360", "/accounts/{account}/"),
+    ("Account stakeholders card", "/accounts/{account}/stakeholders/"),
+    ("Account timeline card", "/accounts/{account}/timeline/"),
+    ("Account history card", "/accounts/{account}/history/"),
     ("Account health panel", "/health/account/{account}/panel/"),
     ("Renewals pipeline", "/renewals/"),
     ("Handovers", "/handovers/"),
@@ -35,6 +38,9 @@ PAGES = [
     ("Dashboard overview", "/dashboards/"),
     ("API accounts, 100", "/api/v1/accounts/?page_size=100"),
     ("Accounts CSV export", "/accounts/?export=csv"),
+    ("Accounts Excel export", "/accounts/?export=xlsx"),
+    ("API stakeholders, 100", "/api/v1/stakeholders/?page_size=100"),
+    ("API activities, 100", "/api/v1/activities/?page_size=100"),
 ]
 
 
