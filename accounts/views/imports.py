@@ -9,6 +9,8 @@ Only managers and admins may import (access.can_import); others get 404."""
 import io
 
 import openpyxl
+from celery.result import AsyncResult
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -32,9 +34,13 @@ from ..imports import (
     upload_load,
     upload_save,
 )
+from ..tasks import import_apply_task
 
 SESSION_KEY = "account_import"
 PREVIEW_ROWS = 500  # a page, not a data dump: every error row first, then the rest up to this
+# Files with more rows than this are applied by a Celery worker (a web request would time
+# out: each new account goes through the same services as the pages), the page polling it.
+INLINE_ROWS = 300
 
 
 def _importer(request):
@@ -126,6 +132,10 @@ def import_apply_page(request):
     if stored is None or request.POST.get("token") != stored[0]["token"]:
         return _expired(request)
     meta, dataset = stored
+    if len(dataset) > getattr(settings, "ACCOUNT_IMPORT_INLINE_ROWS", INLINE_ROWS):
+        task = import_apply_task.delay(user.pk, meta["kind"], meta["token"], meta["extension"])
+        request.session[SESSION_KEY] = {**meta, "task_id": task.id, "rows": len(dataset)}
+        return redirect("accounts:import_status")
     try:
         report = import_apply(user=user, kind=meta["kind"], dataset=dataset)
     except ValidationError as error:
@@ -137,13 +147,47 @@ def import_apply_page(request):
         return _render_preview(request, meta, report, status=400)
     upload_delete(user=user, token=meta["token"], extension=meta["extension"])
     del request.session[SESSION_KEY]
-    counts = report.counts
+    return _imported(request, report.counts)
+
+
+def _imported(request, counts):
     messages.success(
         request,
         _("Imported: %(new)s new, %(update)s updated, %(skip)s unchanged.")
         % {"new": counts["new"], "update": counts["update"], "skip": counts["skip"]},
     )
     return redirect("accounts:list")
+
+
+@login_required
+@require_GET
+def import_status(request):
+    """Where a large import is followed: the page (and its HTMX poll) shows progress until the
+    worker is done, then the result. Only the importer's own session knows the task."""
+    _importer(request)
+    meta = request.session.get(SESSION_KEY) or {}
+    if not meta.get("task_id"):
+        return _expired(request)
+    result = AsyncResult(meta["task_id"])
+    if result.state in ("SUCCESS", "FAILURE"):
+        outcome = result.result if result.state == "SUCCESS" and isinstance(result.result, dict) else None
+        del request.session[SESSION_KEY]
+        if outcome and outcome.get("ok"):
+            response = _imported(request, outcome["counts"])
+        else:
+            errors = (outcome or {}).get("errors") or [_("The import failed.")]
+            if errors == ["gone"]:
+                errors = [_("This upload is no longer available. Upload the file again.")]
+            messages.error(request, _("Nothing was imported: some rows have errors."))
+            for line in errors[:20]:
+                messages.error(request, line)
+            response = redirect("accounts:import")
+        if request.headers.get("HX-Request"):
+            # HTMX follows a redirect inside the polled fragment; send the whole page there.
+            return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
+        return response
+    template = "accounts/_import_running.html" if request.headers.get("HX-Request") else "accounts/import_status.html"
+    return render(request, template, {"meta": meta})
 
 
 @login_required
@@ -174,5 +218,6 @@ urlpatterns = [
     path("import/", import_start, name="import"),
     path("import/preview/", import_preview_page, name="import_preview"),
     path("import/apply/", import_apply_page, name="import_apply"),
+    path("import/status/", import_status, name="import_status"),
     path("import/template/<slug:kind>.<str:extension>", import_template, name="import_template"),
 ]
