@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Account
 from cs_platform.access import can_change
 
-from .models import Playbook, PlaybookRun, Task
+from ..models import Playbook, PlaybookRun, Task
 
 
 @transaction.atomic

@@ -5,7 +5,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from accounts.models import Account
 from cs_platform.access import restrict
 
-from .models import Playbook, PlaybookStep, Task
+from ..models import Playbook, PlaybookStep, Task
 
 
 def task_list(*, user) -> QuerySet[Task]:

@@ -2,13 +2,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import account_get
 
-from . import selectors, services
+from .. import selectors, services
 
 
 @login_required
@@ -53,3 +54,11 @@ def account_panel(request, pk: int):
     return render(
         request, "playbooks/_account_panel.html", {"account": account, "tasks": tasks, "today": timezone.localdate()}
     )
+
+
+urlpatterns = [
+    path("", playbook_list, name="list"),
+    path("my-work/", my_work, name="my_work"),
+    path("tasks/<int:pk>/complete/", task_complete, name="task_complete"),
+    path("account/<int:pk>/panel/", account_panel, name="account_panel"),
+]

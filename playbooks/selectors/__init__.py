@@ -1,0 +1,5 @@
+"""Every read of the playbooks app, one module per area; import from here."""
+
+from .tasks import account_tasks, my_work, playbook_list, task_list
+
+__all__ = ["account_tasks", "my_work", "playbook_list", "task_list"]

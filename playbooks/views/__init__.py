@@ -1,0 +1,1 @@
+"""Playbooks pages, one module per area; each module lists its own urlpatterns."""
