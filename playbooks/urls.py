@@ -1,4 +1,4 @@
-from .views import work
+from .views import knowhow, paths, plans, work
 
 app_name = "playbooks"
-urlpatterns = work.urlpatterns
+urlpatterns = work.urlpatterns + paths.urlpatterns + plans.urlpatterns + knowhow.urlpatterns

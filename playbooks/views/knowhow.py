@@ -1,0 +1,3 @@
+"""Playbooks pages: knowhow (issue 5)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Playbooks pages: paths (issue 5)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Playbooks pages: plans (issue 5)."""
+
+urlpatterns = []
