@@ -96,3 +96,14 @@ def can_assign(user, *, csm=None, team=None) -> bool:
     if user.sees_everything:
         return True
     return (csm is None or csm.team_id == user.team_id) and (team is None or team.pk == user.team_id)
+
+
+def can_edit_paths(user) -> bool:
+    """Whether `user` may edit success path templates: managers and administrators.
+    Everyone else who works in the browser reads them."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and not user.is_api_only
+        and (user.is_superuser or user.role in (User.Role.MANAGER, User.Role.ADMIN))
+    )

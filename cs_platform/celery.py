@@ -27,4 +27,14 @@ app.conf.beat_schedule = {
         "task": "renewals.tasks.renewals_sync_task",
         "schedule": crontab(minute=10, hour="*/6"),
     },
+    # Launch triggered playbooks (stage entered, renewal approaching, health turned red).
+    "playbooks-fire": {
+        "task": "playbooks.tasks.playbooks_fire_task",
+        "schedule": crontab(minute=20),
+    },
+    # Create touch-cadence check-in tasks ahead of each period.
+    "cadence-tasks": {
+        "task": "playbooks.tasks.cadence_tasks_create_task",
+        "schedule": crontab(minute=0, hour=6),
+    },
 }

@@ -22,6 +22,8 @@ from django.utils import timezone
 from accounts.models import Account, Activity, Stakeholder
 from accounts.services import account_health_set
 from demo import customer_files
+from demo import knowhow as demo_knowhow
+from demo import plans as demo_plans
 from handover import services as handover_services
 from handover.models import Handover, HandoverTransition
 from health.models import Alert, HealthScore, UsageDaily, UsageEvent
@@ -29,6 +31,7 @@ from health.services import alert_raise, alert_set_status, band_for, health_scor
 from people.models import Team, User
 from playbooks.models import Playbook, PlaybookRun, PlaybookStep, Task
 from playbooks.services import playbook_launch
+from playbooks.services.cadence import cadence_tasks_create
 from renewals.models import Product, Renewal, Subscription
 from renewals.services import renewals_sync
 
@@ -567,6 +570,10 @@ class _Demo:
         self._manual_tasks()
         self._close_past_tasks()
         self.file_counts = customer_files.load(self)
+        self.plan_counts = demo_plans.load(self)
+        self.knowhow_counts = demo_knowhow.load(self)
+        # Check-in tasks of the touch cadences for the current period, as the nightly task makes them.
+        self.cadence_counts = cadence_tasks_create(today=self.today)
 
     def summary(self) -> dict:
         counts = {
@@ -576,6 +583,10 @@ class _Demo:
             "accounts": Account.objects.count(),
             "customer_files": self.file_counts["customer_files"],
             "stage_changes": self.file_counts["stage_changes"],
+            "success_plans": self.plan_counts["success_plans"],
+            "know_how": self.knowhow_counts["know_how"],
+            "best_practices": self.knowhow_counts["best_practices"],
+            "cadence_tasks": self.cadence_counts["total"],
             "subscriptions": Subscription.objects.count(),
             "renewals": Renewal.objects.count(),
             "stakeholders": Stakeholder.objects.count(),

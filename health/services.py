@@ -90,6 +90,12 @@ def alert_raise(*, account: Account, type: str, severity: str, reason: str) -> t
         return Alert.objects.get(
             account=account, type=type, status__in=[Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED]
         ), False
+    # A new alert launches the playbooks triggered by its type, once per alert.
+    from playbooks.services.triggers import playbook_launch_for_trigger
+
+    playbook_launch_for_trigger(
+        trigger="alert_opened", value=alert.type, account=account, occurrence=f"alert:{alert.pk}"
+    )
     return alert, True
 
 
