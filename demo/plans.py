@@ -18,19 +18,20 @@ from playbooks.services.plans import plan_start
 S = Account.Stage
 FIRST_PROJECT = "First project (首个项目)"
 
+# goal, measured by, baseline, target, where it stands half-way, where it stands at the end
 GOALS_EN = [
-    ("Close the books faster", "Days to close the month", "6", "2"),
-    ("Purchase orders approved in the system", "Share of POs approved in the system", "0%", "90%"),
-    ("Every branch on the same process", "Branches live", "0", "12"),
-    ("Less time on reports", "Hours a week spent on reports", "20", "5"),
-    ("Users adopt the product", "Weekly active users / seats", "0%", "70%"),
+    ("Close the books faster", "Days to close the month", "6", "2", "4", "2"),
+    ("Purchase orders approved in the system", "Share of POs approved in the system", "0%", "90%", "45%", "93%"),
+    ("Every branch on the same process", "Branches live", "0", "12", "5", "11"),
+    ("Less time on reports", "Hours a week spent on reports", "20", "5", "12", "4"),
+    ("Users adopt the product", "Weekly active users / seats", "0%", "70%", "38%", "74%"),
 ]
 GOALS_ZH = [
-    ("加快月结", "月结天数", "6", "2"),
-    ("采购单系统内审批", "系统内审批的采购单占比", "0%", "90%"),
-    ("所有分公司统一流程", "已上线分公司数", "0", "12"),
-    ("减少做报表的时间", "每周报表耗时（小时）", "20", "5"),
-    ("用户真正用起来", "周活跃用户 / 席位", "0%", "70%"),
+    ("加快月结", "月结天数", "6", "2", "4", "2"),
+    ("采购单系统内审批", "系统内审批的采购单占比", "0%", "90%", "45%", "93%"),
+    ("所有分公司统一流程", "已上线分公司数", "0", "12", "5", "11"),
+    ("减少做报表的时间", "每周报表耗时（小时）", "20", "5", "12", "4"),
+    ("用户真正用起来", "周活跃用户 / 席位", "0%", "70%", "38%", "74%"),
 ]
 ACHIEVED_EN = [
     "Kickoff held with the COO; goals and plan signed off; the project group is active and minutes were confirmed.",
@@ -63,8 +64,9 @@ def load(builder) -> dict:
             continue  # the first project of long-standing customers is history, not a plan
         started, _created = plan_start(account=account, path=path, start=min(start, today), by=account.csm)
         plans.append((started, account, plan))
-    _goals(rng, plans)
-    _progress(rng, today, plans)
+    goals = _goals(rng, plans)
+    stages = _progress(rng, today, plans)
+    _goal_progress(goals, stages)
     return {"success_plans": len(plans)}
 
 
@@ -76,14 +78,41 @@ def _goals(rng, plans) -> None:
     goals = []
     for plan, _account, demo_plan in plans:
         chinese = demo_plan.name[0] > "\u2e80"
-        for order, (description, metric, baseline, target) in enumerate(
+        for order, (description, metric, baseline, target, midway, final) in enumerate(
             rng.sample(GOALS_ZH if chinese else GOALS_EN, rng.randint(2, 3))
         ):
-            goals.append(
-                PlanGoal(plan=plan, description=description, metric=metric, baseline=baseline, target=target,
-                         order=order)
-            )  # fmt: skip
+            goal = PlanGoal(plan=plan, description=description, metric=metric, baseline=baseline, target=target,
+                            order=order)  # fmt: skip
+            goal.demo_values = (midway, final)
+            goals.append(goal)
     PlanGoal.objects.bulk_create(goals, batch_size=1000)
+    return goals
+
+
+def _goal_progress(goals, stages) -> None:
+    """Where each goal stands now: unmeasured before the system process is validated,
+    half-way after that, and at the end value (achieved unless it fell short of the
+    target) once the plan is complete."""
+    closed: dict[int, int] = {}
+    total: dict[int, int] = {}
+    for stage in stages:
+        total[stage.plan_id] = total.get(stage.plan_id, 0) + 1
+        closed[stage.plan_id] = closed.get(stage.plan_id, 0) + (1 if stage.completed_on else 0)
+    changed = []
+    for goal in goals:
+        done, of = closed.get(goal.plan_id, 0), total.get(goal.plan_id, 0)
+        midway, final = goal.demo_values
+        if of and done == of:
+            goal.current = final
+            goal.achieved = final == goal.target or goal.description in (GOALS_EN[1][0], GOALS_ZH[1][0],
+                                                                          GOALS_EN[4][0], GOALS_ZH[4][0],
+                                                                          GOALS_EN[3][0], GOALS_ZH[3][0])  # fmt: skip
+        elif done >= 2:
+            goal.current = midway
+        else:
+            continue
+        changed.append(goal)
+    PlanGoal.objects.bulk_update(changed, ["current", "achieved"], batch_size=1000)
 
 
 def _progress(rng, today, plans) -> None:
@@ -140,3 +169,4 @@ def _progress(rng, today, plans) -> None:
     StageReport.objects.bulk_create(reports, batch_size=1000)
     complete = [plan.pk for plan, _a, _p in plans if all(s.completed_on for s in stages if s.plan_id == plan.pk)]
     SuccessPlan.objects.filter(pk__in=complete).update(status=SuccessPlan.Status.COMPLETED)
+    return stages

@@ -19,6 +19,9 @@ PAGES = [
     ("alerts", "/health/alerts/"),
     ("account-new", "/accounts/new/"),  # managers and admins; others see a 404
     ("import", "/accounts/import/"),  # managers and admins; others see a 404
+    ("paths", "/playbooks/paths/"),
+    ("know-how", "/playbooks/know-how/"),
+    ("best-practices", "/playbooks/best-practices/"),
 ]
 SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 
@@ -30,7 +33,10 @@ def main():
     parser.add_argument("--user", action="append", default=[])
     parser.add_argument("--password", default="demo12345")
     parser.add_argument("--page", action="append", default=[], help="only these pages (names above)")
+    parser.add_argument("--url", action="append", default=[], help="extra page as name=/path/ (e.g. a plan)")
     args = parser.parse_args()
+    pages = [p for p in PAGES if not args.page or p[0] in args.page]
+    pages += [tuple(extra.split("=", 1)) for extra in args.url]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
@@ -49,7 +55,7 @@ def main():
                     page.fill("input[name=password]", args.password)
                     page.click("button[type=submit].primary")
                     page.wait_for_load_state("networkidle")
-                    for name, path in [p for p in PAGES if not args.page or p[0] in args.page]:
+                    for name, path in pages:
                         if path is None:
                             page.goto("/accounts/")
                             page.click("table.data tbody tr:first-child a")

@@ -295,7 +295,9 @@ def goal_edit(request, pk: int):
 def _report_context(request, stage) -> dict:
     data = selectors.stage_report_data(stage=stage)
     data["can_change"] = can_change(request.user, stage.plan.account)
-    data["generated_on"] = timezone.localdate()
+    # A report already sent carries the day it was sent; a draft is dated today.
+    report = data["report"]
+    data["generated_on"] = report.sent_on if report is not None and report.sent_on else timezone.localdate()
     data["csm"] = stage.plan.account.csm
     return data
 
