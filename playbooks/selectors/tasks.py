@@ -7,7 +7,7 @@ from accounts.models import Account
 from cs_platform.access import restrict
 from people.models import User
 
-from ..models import Playbook, PlaybookStep, Task
+from ..models import Playbook, PlaybookStep, Task, TouchCadence
 
 BUCKETS = ("overdue", "today", "week", "later")
 PRIORITY_RANK = {Task.Priority.HIGH: 0, Task.Priority.NORMAL: 1, Task.Priority.LOW: 2}
@@ -70,3 +70,23 @@ def playbook_list() -> QuerySet[Playbook]:
     return Playbook.objects.annotate(run_count=Count("runs")).prefetch_related(
         Prefetch("steps", queryset=PlaybookStep.objects.order_by("order"))
     )
+
+
+def cadence_list() -> list[TouchCadence]:
+    """Touch cadences, largest tier first, each with its open check-in tasks counted (one
+    query for the cadences, one for the counts)."""
+    cadences = list(TouchCadence.objects.all())
+    tier_rank = {value: rank for rank, value in enumerate(Account.Tier.values)}
+    cadences.sort(key=lambda c: (tier_rank.get(c.tier, 99), c.period, c.kind))
+    open_by_cadence: dict[str, int] = {}
+    rows = (
+        Task.objects.filter(source=Task.Source.CADENCE, status=Task.Status.OPEN)
+        .values_list("occurrence")
+        .annotate(n=Count("pk"))
+    )
+    for occurrence, n in rows:
+        cadence_id = occurrence.split(":")[1] if occurrence.count(":") >= 2 else ""
+        open_by_cadence[cadence_id] = open_by_cadence.get(cadence_id, 0) + n
+    for cadence in cadences:
+        cadence.open_tasks = open_by_cadence.get(str(cadence.pk), 0)
+    return cadences

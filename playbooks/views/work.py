@@ -265,7 +265,11 @@ def task_bulk(request):
 
 @login_required
 def playbook_list(request):
-    return render(request, "playbooks/playbook_list.html", {"playbooks": selectors.playbook_list()})
+    return render(
+        request,
+        "playbooks/playbook_list.html",
+        {"playbooks": selectors.playbook_list(), "cadences": selectors.cadence_list()},
+    )
 
 
 def _render_panel(request, account: Account, *, form: TaskForm | None = None, added: bool = False):

@@ -3,6 +3,7 @@ fill in a section of the customer file, watching completeness rise; in English a
 Chinese. Every step after creating the account happens without a page reload (HTMX)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.models import Account, Activity
 from tests.browser.conftest import log_in
@@ -28,11 +29,15 @@ def create_account(page, *, name: str, external_id: str, csm) -> None:
     page.select_option("[name=csm]", str(csm.pk))
     page.click("form button[type=submit].primary")
     page.wait_for_selector("#file-card")
+    # The plan and best-practice slots load after the page: let them settle before clicking.
+    page.wait_for_load_state("networkidle")
 
 
 def add_stakeholder(page, *, name: str, title: str, role: str) -> None:
     card = page.locator("#stakeholders-card")
+    page.wait_for_load_state("networkidle")
     card.locator("details.addbox > summary").click()
+    expect(card.locator("[name=new-name]")).to_be_visible()
     card.locator("[name=new-name]").fill(name)
     card.locator("[name=new-title]").fill(title)
     card.locator("[name=new-role]").select_option(role)

@@ -29,8 +29,12 @@ def first_project_path() -> SuccessPath:
 
 
 def wait_for_text(page, selector: str, value: str) -> None:
+    """Wait until `selector` reads `value` and htmx has settled the swapped content (a
+    change made before htmx processed the new form would be lost)."""
     page.wait_for_function(
-        "([s, v]) => { const el = document.querySelector(s); return el && el.textContent.trim() === v; }",
+        "([s, v]) => { const el = document.querySelector(s);"
+        " return el && el.textContent.trim() === v"
+        " && !document.querySelector('.htmx-added, .htmx-settling, .htmx-swapping, .htmx-request'); }",
         arg=[selector, value],
     )
 

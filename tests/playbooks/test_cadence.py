@@ -100,3 +100,19 @@ def test_cadence_runs_a_fixed_number_of_queries(csm, size, django_assert_max_num
     AccountFactory.create_batch(size, csm=csm, tier="strategic")
     with django_assert_max_num_queries(query_budget("playbooks:cadence_run")):
         assert cadence_tasks_create(today=WEDNESDAY)["total"] == size
+
+
+def test_the_playbooks_page_shows_each_cadence_with_its_open_tasks(client, csm):
+    weekly = _cadence("strategic", "check_in", "week")
+    TouchCadence.objects.exclude(pk=weekly.pk).update(is_active=False)
+    for name in ("Big", "Bigger"):
+        AccountFactory(csm=csm, name=name, tier="strategic")
+    cadence_tasks_create(today=WEDNESDAY)
+    Task.objects.filter(account__name="Bigger").update(status=Task.Status.DONE)
+    client.force_login(csm)
+    html = client.get("/playbooks/").content.decode()
+    section = html[html.index('data-testid="cadences"') :]
+    row = section[section.index("Weekly check-in") :]
+    assert "Every week" in section and "Strategic" in section
+    assert row.split("</tr>")[0].rstrip().endswith('<td class="num">1</td>')  # one open, one done
+    assert "Inactive" in section  # the other built-in cadences are listed, greyed out
