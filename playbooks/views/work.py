@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -21,7 +22,7 @@ from cs_platform.access import can_change, visible_accounts
 from people.models import User
 
 from .. import selectors, services
-from ..models import Task
+from ..models import Playbook, Task
 from ..selectors.tasks import my_work as my_work_buckets
 from ..selectors.tasks import task_assignees
 from ..services import tasks as task_services
@@ -272,7 +273,15 @@ def playbook_list(request):
     )
 
 
-def _render_panel(request, account: Account, *, form: TaskForm | None = None, added: bool = False):
+def _render_panel(
+    request,
+    account: Account,
+    *,
+    form: TaskForm | None = None,
+    added: bool = False,
+    launched: str = "",
+    launch_error: str = "",
+):
     ctx = _row_context(request, account=account)
     may_add = can_change(request.user, account)
     return render(
@@ -286,6 +295,13 @@ def _render_panel(request, account: Account, *, form: TaskForm | None = None, ad
             "form": form or (TaskForm(user=request.user, account=account) if may_add else None),
             "added": added,
             "where": "panel",
+            "playbooks": (
+                list(Playbook.objects.filter(is_active=True).annotate(step_count=Count("steps")).order_by("name"))
+                if may_add
+                else []
+            ),
+            "launched": launched,
+            "launch_error": launch_error,
         },
     )
 
@@ -317,6 +333,40 @@ def account_task_create(request, pk: int):
     return _render_panel(request, account, form=form)
 
 
+@login_required
+@require_POST
+def account_playbook_launch(request, pk: int):
+    """ "Run a playbook" on the account page. A manual launch is one occurrence per
+    playbook, account and day, so a double click or a second try the same day creates
+    nothing twice."""
+    account = account_get(user=request.user, pk=pk)
+    raw = request.POST.get("playbook", "")
+    playbook = Playbook.objects.filter(is_active=True, pk=raw).first() if raw.isdigit() else None
+    launched = error = ""
+    if playbook is None:
+        error = _("Choose a playbook.")
+    else:
+        occurrence = f"manual:{timezone.localdate():%Y-%m-%d}"
+        try:
+            _run, created = task_services.playbook_launch(
+                playbook=playbook, account=account, occurrence=occurrence, by=request.user
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            if created:
+                launched = _("“%(name)s” launched: its tasks are below.") % {"name": playbook.name}
+            else:
+                error = _("“%(name)s” was already launched on this account today.") % {"name": playbook.name}
+    if not _is_htmx(request):
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, launched)
+        return redirect("accounts:detail", account.pk)
+    return _render_panel(request, account, launched=launched, launch_error=error)
+
+
 urlpatterns = [
     path("", playbook_list, name="list"),
     path("my-work/", my_work, name="my_work"),
@@ -328,4 +378,5 @@ urlpatterns = [
     path("tasks/<int:pk>/reassign/", task_reassign, name="task_reassign"),
     path("account/<int:pk>/panel/", account_panel, name="account_panel"),
     path("account/<int:pk>/tasks/new/", account_task_create, name="account_task_create"),
+    path("account/<int:pk>/playbooks/launch/", account_playbook_launch, name="account_playbook_launch"),
 ]

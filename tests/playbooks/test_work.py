@@ -315,3 +315,49 @@ def test_account_panel_query_count(client, csm, teammate, size, django_assert_ma
     client.force_login(csm)
     with django_assert_max_num_queries(query_budget("playbooks:account_panel")):
         assert client.get(f"/playbooks/account/{account.pk}/panel/").status_code == 200
+
+
+def test_a_csm_launches_a_playbook_by_hand_once_a_day(client, csm):
+    account = AccountFactory(csm=csm)
+    playbook = PlaybookFactory(name="Executive sponsor left")
+    PlaybookStepFactory(playbook=playbook, title="Find the new sponsor", offset_days=2)
+    PlaybookFactory(name="Retired one", is_active=False)
+    client.force_login(csm)
+    panel = client.get(f"/playbooks/account/{account.pk}/panel/").content.decode()
+    assert "Run a playbook" in panel and "Executive sponsor left (1 task)" in panel and "Retired one" not in panel
+
+    url = f"/playbooks/account/{account.pk}/playbooks/launch/"
+    html = client.post(url, {"playbook": playbook.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert "launched: its tasks are below" in html and "Find the new sponsor" in html
+    task = Task.objects.get()
+    assert (task.source, task.owner, task.due_date) == ("playbook", csm, timezone.localdate() + dt.timedelta(days=2))
+    assert task.playbook_run.launched_by == csm
+
+    again = client.post(url, {"playbook": playbook.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert "was already launched on this account today" in again
+    assert Task.objects.count() == 1
+
+
+@pytest.mark.parametrize("value", ["", "abc", "999999"])
+def test_launching_without_a_valid_playbook_changes_nothing(client, csm, value):
+    account = AccountFactory(csm=csm)
+    PlaybookFactory(name="Retired", is_active=False)
+    client.force_login(csm)
+    url = f"/playbooks/account/{account.pk}/playbooks/launch/"
+    html = client.post(url, {"playbook": value}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Choose a playbook." in html
+    response = client.post(url, {"playbook": value})  # without HTMX: back to the account with the message
+    assert response.status_code == 302
+    assert Task.objects.count() == 0
+
+
+def test_sales_and_other_teams_cannot_launch_playbooks(client, world, sales, other_csm):
+    playbook = PlaybookFactory()
+    PlaybookStepFactory(playbook=playbook)
+    url = f"/playbooks/account/{world['own'].pk}/playbooks/launch/"
+    client.force_login(other_csm)
+    assert client.post(url, {"playbook": playbook.pk}).status_code == 404
+    client.force_login(sales)
+    assert "Run a playbook" not in client.get(f"/playbooks/account/{world['own'].pk}/panel/").content.decode()
+    client.post(url, {"playbook": playbook.pk})
+    assert Task.objects.count() == 0
