@@ -41,6 +41,15 @@ PAGES = [
     ("Accounts Excel export", "/accounts/?export=xlsx"),
     ("API stakeholders, 100", "/api/v1/stakeholders/?page_size=100"),
     ("API activities, 100", "/api/v1/activities/?page_size=100"),
+    ("Success plan page", "/playbooks/plans/{plan}/"),
+    ("Account plan panel", "/playbooks/account/{account}/plan/"),
+    ("Stage report page", "/playbooks/plans/stages/{stage}/report/"),
+    ("Stage report PDF", "/playbooks/plans/stages/{stage}/report.pdf"),
+    ("Know-how search", "/playbooks/know-how/?q=training"),
+    ("Best practices, account", "/playbooks/account/{account}/best-practices/"),
+    ("Success paths", "/playbooks/paths/"),
+    ("API success plans, 100", "/api/v1/success-plans/?page_size=100"),
+    ("API tasks, 100", "/api/v1/tasks/?page_size=100"),
 ]
 
 
@@ -125,14 +134,18 @@ def run(accounts: int, repeat: int) -> list[tuple]:
 
     from accounts.models import Account
     from people.models import User
+    from playbooks.models import PlanStage, SuccessPlan
 
     manager = User.objects.get(username="manager")
     account = Account.objects.filter(team=manager.team).order_by("-health_score").first()
+    plan = SuccessPlan.objects.filter(account__team=manager.team).order_by("pk").first()
+    stage = PlanStage.objects.filter(plan__account__team=manager.team, report__isnull=False).order_by("pk").first()
+    ids = {"account": account.pk, "plan": plan.pk if plan else 0, "stage": stage.pk if stage else 0}
     client = Client()
     client.force_login(manager)
     rows = []
     for label, url in PAGES:
-        median, worst, queries, status = measure(client, url.format(account=account.pk), repeat)
+        median, worst, queries, status = measure(client, url.format(**ids), repeat)
         rows.append((label, median, worst, queries, status))
     return rows
 
