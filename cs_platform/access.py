@@ -5,6 +5,8 @@ accounts they sold; an admin or an integration user sees everything. Pages, API,
 and admin actions all start from these functions; what a user may not see answers 404.
 """
 
+from dataclasses import dataclass
+
 from django.db.models import Model, Q, QuerySet
 
 from accounts.models import Account
@@ -107,3 +109,51 @@ def can_edit_paths(user) -> bool:
         and not user.is_api_only
         and (user.is_superuser or user.role in (User.Role.MANAGER, User.Role.ADMIN))
     )
+
+
+# ------------------------------------------------------------------ handovers
+# The handover services check the same rules again; these answer what the pages offer.
+
+
+def can_start_handover(user) -> bool:
+    """Whether `user` may start a handover in the browser: sales (for the accounts they
+    sold, or a new one) and administrators."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and not user.is_api_only
+        and (user.sees_everything or user.role == User.Role.SALES)
+    )
+
+
+@dataclass(frozen=True)
+class HandoverRights:
+    fill: bool  # edit and submit: its sales owner, or an administrator
+    review: bool  # accept and return: CS of the account's team (CSMs, manager), administrators; never sales
+    assign: bool  # name the receiving CSM: a manager of the account's team, or an administrator
+
+
+def handover_rights(user, handover) -> HandoverRights:
+    """What `user` may do with `handover` (whatever its status), with at most one query.
+    An integration fills handovers for the sales owner (the CRM posting a deal) but never
+    reviews them."""
+    if not user.is_authenticated or not user.is_active:
+        return HandoverRights(fill=False, review=False, assign=False)
+    review = not user.is_api_only and user.role != User.Role.SALES and can_change(user, handover.account)
+    return HandoverRights(
+        fill=user.sees_everything or user.pk == handover.sales_owner_id,
+        review=review,
+        assign=review and (user.sees_everything or user.role == User.Role.MANAGER),
+    )
+
+
+def can_fill_handover(user, handover) -> bool:
+    return handover_rights(user, handover).fill
+
+
+def can_review_handover(user, handover) -> bool:
+    return handover_rights(user, handover).review
+
+
+def can_assign_handover(user, handover) -> bool:
+    return handover_rights(user, handover).assign

@@ -37,4 +37,5 @@ router = DefaultRouter()
 def register_all() -> None:
     """Each app's api module registers its viewsets here (imported for the side effect)."""
     from accounts.api import views as accounts_views  # noqa: F401
+    from handover import api as handover_api  # noqa: F401
     from playbooks.api import paths, plans, tasks  # noqa: F401

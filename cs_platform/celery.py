@@ -37,4 +37,10 @@ app.conf.beat_schedule = {
         "task": "playbooks.tasks.cadence_tasks_create_task",
         "schedule": crontab(minute=0, hour=6),
     },
+    # Tell managers about submitted handovers not reviewed within HANDOVER_REVIEW_DAYS
+    # business days (each once), on working mornings.
+    "handovers-overdue": {
+        "task": "handover.tasks.handovers_flag_overdue_task",
+        "schedule": crontab(minute=30, hour=8, day_of_week="mon-fri"),
+    },
 }

@@ -170,6 +170,14 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="cs-platform@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where the platform is reached from outside: links in notification emails start here.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# A submitted handover not accepted or returned within this many business days
+# (Monday to Friday) is flagged to the team's managers.
+HANDOVER_REVIEW_DAYS = env.int("HANDOVER_REVIEW_DAYS", default=3)
+# Kickoff scheduled this many business days after a handover is accepted, unless sales
+# gave a date agreed with the customer.
+KICKOFF_AFTER_DAYS = env.int("KICKOFF_AFTER_DAYS", default=5)
 
 # Security: strict unless DEBUG; each can be relaxed from the environment (e.g. a local
 # docker compose on plain http).

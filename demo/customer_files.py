@@ -187,6 +187,8 @@ def _fill_share(plan) -> float:
 
 def _files(rng, builder, plans, accounts) -> dict[int, CustomerFile]:
     files = {}
+    # Accepted handovers already wrote their part of the file: keep it, fill the rest.
+    existing = CustomerFile.objects.in_bulk([plan.pk for plan in plans], field_name="account_id")
     for plan in plans:
         chinese = plan.name[0] > "\u2e80"
         texts = SECTIONS_ZH if chinese else SECTIONS_EN
@@ -205,8 +207,16 @@ def _files(rng, builder, plans, accounts) -> dict[int, CustomerFile]:
                     employees=plan.employees,
                     products=products,
                 )
-        files[plan.pk] = CustomerFile(account_id=plan.pk, **values)
-    CustomerFile.objects.bulk_create(files.values(), batch_size=1000)
+        file = existing.get(plan.pk)
+        if file is None:
+            files[plan.pk] = CustomerFile(account_id=plan.pk, **values)
+        else:
+            for key, value in values.items():
+                if not getattr(file, key):
+                    setattr(file, key, value)
+            files[plan.pk] = file
+    CustomerFile.objects.bulk_create([f for f in files.values() if f.pk is None], batch_size=1000)
+    CustomerFile.objects.bulk_update([f for f in files.values() if f.account_id in existing], SECTION_KEYS)
     return files
 
 

@@ -62,12 +62,35 @@ def load(builder) -> dict:
         start = plan.accepted_on or timezone.localtime(account.created_at).date() + dt.timedelta(days=3)
         if account.lifecycle_stage == S.ADOPTION and (today - start).days > 240:
             continue  # the first project of long-standing customers is history, not a plan
-        started, _created = plan_start(account=account, path=path, start=min(start, today), by=account.csm)
+        started, created = plan_start(account=account, path=path, start=min(start, today), by=account.csm)
+        if not created:  # started when the handover was accepted, which the demo dated back
+            _redate(started, min(start, today))
         plans.append((started, account, plan))
     goals = _goals(rng, plans)
     stages = _progress(rng, today, plans)
     _goal_progress(goals, stages)
     return {"success_plans": len(plans)}
+
+
+def _redate(plan: SuccessPlan, start: dt.date) -> None:
+    """Move a plan (its steps and their tasks) to start on `start`."""
+    if plan.started_on == start:
+        return
+    SuccessPlan.objects.filter(pk=plan.pk).update(started_on=start)
+    plan.started_on = start
+    steps = list(PlanStep.objects.filter(stage__plan=plan).select_related("source"))
+    for step in steps:
+        step.due_date = start + dt.timedelta(days=step.source.due_offset_days if step.source else 0)
+    PlanStep.objects.bulk_update(steps, ["due_date"])
+    due = {step.pk: step.due_date for step in steps}
+    tasks = list(Task.objects.filter(plan_step__in=steps))
+    for task in tasks:
+        task.due_date = due[task.plan_step_id]
+    Task.objects.bulk_update(tasks, ["due_date"])
+    done = [s for s in steps if s.completed_on]
+    for step in done:
+        step.completed_on = min(max(step.completed_on, start), step.due_date)
+    PlanStep.objects.bulk_update(done, ["completed_on"])
 
 
 def builder_time(day: dt.date) -> dt.datetime:

@@ -17,11 +17,13 @@ from dateutil.relativedelta import relativedelta
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import Account, Activity, Stakeholder
 from accounts.services import account_health_set
 from demo import customer_files
+from demo import kickoffs as demo_kickoffs
 from demo import knowhow as demo_knowhow
 from demo import plans as demo_plans
 from handover import services as handover_services
@@ -350,10 +352,9 @@ MANUAL_TASKS = {
               "Record the best practice from this account"],
 }  # fmt: skip
 RETURN_REASONS = [
-    "Key stakeholders are missing: who signs the renewal and who runs the project day to day? 请补充关键人及其影响力。",
-    "The implementation timeline is empty; the customer expects go-live before month end. What was promised?",
-    "折扣与付款条款不清楚，请补充合同细节 (payment terms, discount approval).",
-    "Anticipated problems are not filled in, yet the deal notes mention a data migration from the old ERP.",
+    "The {items} only say TBD; the customer expects go-live before month end. Please complete them.",
+    "请补充具体内容：{items} 只写了“待定”，启动会前需要确认。",
+    "Before I accept: the {items} need real content, not a placeholder. Call me if unsure.",
 ]
 RENEWED = [
     "Renewed for 12 months at the same price.",
@@ -409,7 +410,8 @@ def demo_load(*, seed: int = 7, today: dt.date | None = None, accounts: int = 40
     if not demo_is_needed():
         raise ValidationError("The database already has accounts; demo data loads only into an empty one.")
     builder = _Demo(seed=seed, today=today or timezone.localdate(), n=accounts)
-    with transaction.atomic():
+    # The flows notify people in the app and by email; demo people have no real mailbox.
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"), transaction.atomic():
         builder.run()
     return builder.summary()
 
@@ -572,6 +574,7 @@ class _Demo:
         self.file_counts = customer_files.load(self)
         self.plan_counts = demo_plans.load(self)
         self.knowhow_counts = demo_knowhow.load(self)
+        self.kickoff_counts = demo_kickoffs.load(self)
         # Check-in tasks of the touch cadences for the current period, as the nightly task makes them.
         self.cadence_counts = cadence_tasks_create(today=self.today)
 
@@ -587,6 +590,8 @@ class _Demo:
             "know_how": self.knowhow_counts["know_how"],
             "best_practices": self.knowhow_counts["best_practices"],
             "cadence_tasks": self.cadence_counts["total"],
+            "kickoffs": self.kickoff_counts["kickoffs"],
+            "kickoffs_held": self.kickoff_counts["kickoffs_held"],
             "subscriptions": Subscription.objects.count(),
             "renewals": Renewal.objects.count(),
             "stakeholders": Stakeholder.objects.count(),
@@ -1044,10 +1049,35 @@ class _Demo:
         lines = ", ".join(f"{PRODUCT_NAME[s.product]} × {s.seats}" for s in plan.subs)
         arr = plan.mrr * 12
         discount = max(s.discount for s in plan.subs)
+        chinese = plan.name[0] > "\u2e80"
         data = {
+            "contact_name": dtd.name,
+            "contact_phone": dtd.phone,
+            "contact_email": dtd.email,
+            "address": (
+                f"{plan.city[0]}市{rng.choice(['浦东新区', '高新区', '经济开发区', '滨江区'])}{rng.randint(1, 999)}号"
+                if chinese
+                else f"{rng.randint(1, 400)} {rng.choice(['Century Avenue', 'Nanjing Road', 'Keyuan Road'])}, "
+                f"{plan.city[1]}"
+            ),
+            "contract_start": plan.subs[0].start,
+            "contract_end": plan.subs[0].end,
+            "payment_terms": rng.choice(
+                [
+                    "Annual in advance, 30 days net (年付，30天账期)",
+                    "50% on signature, 50% on go-live; 30 days net",
+                    "季度付款，开票后15天内付款",
+                ]
+            ),  # fmt: skip
             "deal_summary": (
-                f"{lines}. {arr:,.0f} CNY a year, 12-month term from {plan.start:%Y-%m-%d}; "
-                f"discount {discount:.0f}%; annual payment, 30 days net (年付，30天账期)."
+                f"{lines}. {arr:,.0f} CNY a year, 12-month term from {plan.start:%Y-%m-%d}; discount {discount:.0f}%."
+            ),
+            "why_bought": rng.choice(
+                [
+                    "The old system could not follow orders across branches; month-end took six days.",
+                    "老系统无法支撑多分公司协同，管理层看不到实时数据。",
+                    "A new COO wants one process for every region before the expansion next year.",
+                ]
             ),
             "needs": rng.choice(
                 [
@@ -1055,6 +1085,20 @@ class _Demo:
                     "希望三个月内上线销售流程。",
                     "One view of every customer for sales and service; approval workflow for discounts above 10%.",
                     "库存与订单打通，减少月底对账时间；management wants weekly dashboards.",
+                ]
+            ),
+            "purchase_history": rng.choice(
+                [
+                    "First contact at a trade fair in March; two demos, a two-week trial, a reference visit.",
+                    "三月展会初次接触，两次产品演示，试用两周，参观了一家标杆客户。",
+                    "Bought the Mobile add-on alone two years ago through a partner; now moving to the full suite.",
+                ]
+            ),
+            "support_needs": rng.choice(
+                [
+                    "Chinese-speaking support on weekdays; a named contact for month-end.",
+                    "需要驻场支持上线第一周；之后每月一次回访。",
+                    "Remote support is enough; the IT team wants admin training.",
                 ]
             ),
             "promises": rng.choice(
@@ -1089,15 +1133,40 @@ class _Demo:
             ),
         }
         if not complete:
-            for key in rng.sample(["implementation_plan", "anticipated_problems", "sales_feedback", "promises"], 2):
+            for key in rng.sample(["implementation_plan", "anticipated_problems", "payment_terms", "promises"], 2):
                 data[key] = ""
         return data
+
+    def _handover_lines(self, plan: _Plan, products: dict, complete: bool) -> dict:
+        rng = self.rng
+        lines = [
+            {
+                "product": products[s.product],
+                "quantity": s.seats,
+                "unit_price": Decimal(PRICE[s.product] * 12),
+                "discount": s.discount,
+            }
+            for s in plan.subs
+            if s.start == plan.subs[0].start
+        ]
+        influence = {SR.DECISION_MAKER: "high", SR.DAY_TO_DAY: "medium"}
+        people = [
+            {
+                "name": c.name, "title": c.title, "role": c.role, "influence": influence.get(c.role, "low"),
+                "email": c.email, "phone": c.phone,
+                "notes": rng.choice(["", "Prefers WeChat to email.", "喜欢用数据说话。", "Hard to reach at the end."]),
+            }
+            for c in plan.contacts
+            if c.left_on is None and (complete or c.role != SR.DECISION_MAKER)
+        ]  # fmt: skip
+        return {"products": lines, "stakeholders": people}
 
     def _create_handovers(self) -> None:
         """Through the real flow, by the right people: sales creates and submits, the
         team's CSM or manager returns or accepts. Timestamps are moved back afterwards."""
         rng, users = self.rng, self.users
         accounts = Account.objects.in_bulk([p.pk for p in self.plans if p.handover])
+        products = {p.code: p for p in Product.objects.all()}
         timeline: dict[int, list[dt.datetime]] = {}
         for plan in self.plans:
             if not plan.handover:
@@ -1105,10 +1174,18 @@ class _Demo:
             path, sales = plan.handover, users[plan.sales]
             reviewer = users[plan.reviewer]
             returns = path in ("returned", "submitted_after_return", "accepted_after_return")
+            complete = path != "draft" or rng.random() < 0.3
+            text = self._handover_text(plan, complete=complete)
+            missing = []
+            if returns:  # submitted with two items only sketched: the reviewer sends it back for them
+                full = text
+                missing = rng.sample(["implementation_plan", "anticipated_problems", "payment_terms", "promises"], 2)
+                text = {**text, **{k: rng.choice(["TBD", "待定", "See the contract."]) for k in missing}}
             handover = handover_services.handover_create(
                 account=accounts[plan.pk],
                 sales_owner=sales,
-                data=self._handover_text(plan, complete=not returns and path != "draft"),
+                data=text,
+                **self._handover_lines(plan, products, complete=complete),
             )
             # Steps happen hours or days apart, starting when the contract was signed.
             times = [self._at(plan.start, hour=rng.randint(9, 12))]
@@ -1125,10 +1202,12 @@ class _Demo:
                 step()
             if returns:
                 reviewer_now = users[rng.choice([plan.reviewer, self._manager(plan.team)])]
-                handover_services.handover_return(handover=handover, by=reviewer_now, reason=rng.choice(RETURN_REASONS))
+                handover_services.handover_return(
+                    handover=handover, by=reviewer_now, reason=self._return_reason(missing), missing=missing
+                )
                 step()
                 if path != "returned":
-                    Handover.objects.filter(pk=handover.pk).update(**self._handover_text(plan, complete=True))
+                    handover_services.handover_update(handover=handover, by=sales, data={k: full[k] for k in missing})
                     handover_services.handover_submit(handover=handover, by=sales)
                     step()
             if path.startswith("accepted"):
@@ -1136,6 +1215,10 @@ class _Demo:
                 step()
             timeline[handover.pk] = times
         self._backdate_handovers(timeline)
+
+    def _return_reason(self, missing: list[str]) -> str:
+        labels = [str(handover_services.ITEM_BY_KEY[key].label).lower() for key in missing]
+        return self.rng.choice(RETURN_REASONS).format(items=" and ".join(labels))
 
     def _manager(self, team: int) -> str:
         return next(p.username for p in self.cs_people if p.team == team and p.role == R.MANAGER)

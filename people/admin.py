@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from .models import Team, User
+from .models import Notification, Team, User
 
 
 @admin.register(Team)
@@ -26,3 +26,13 @@ class UserAdmin(BaseUserAdmin):
     list_select_related = ["team"]
     fieldsets = BaseUserAdmin.fieldsets + ((_("Customer success"), {"fields": ("role", "team", "time_zone")}),)
     add_fieldsets = BaseUserAdmin.add_fieldsets + ((_("Customer success"), {"fields": ("role", "team")}),)
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "message", "created_at", "read_at"]
+    list_filter = ["read_at"]
+    list_select_related = ["user"]
+    search_fields = ["message", "user__username"]
+    raw_id_fields = ["user"]
+    date_hierarchy = "created_at"

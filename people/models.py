@@ -60,3 +60,23 @@ class User(AbstractUser):
     @property
     def is_api_only(self) -> bool:
         return self.role == self.Role.INTEGRATION
+
+
+class Notification(models.Model):
+    """Something a user is told in the app (and, when it matters, by email): a handover
+    assigned, returned or accepted... `url` opens what it is about."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    message = models.CharField(_("message"), max_length=300)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.message

@@ -212,6 +212,12 @@ class PathStep(models.Model):
     owner_role = models.CharField(_("owner"), max_length=20, choices=OwnerRole.choices, default=OwnerRole.CSM)
     due_offset_days = models.PositiveSmallIntegerField(_("due after (days from the start)"), default=0)
     exit_criteria = models.TextField(_("exit criteria"), blank=True)
+    key = models.SlugField(
+        _("key"),
+        max_length=50,
+        blank=True,
+        help_text=_("Lets other parts of the product complete this step (e.g. the kickoff completes 'kickoff')."),
+    )
     is_retired = models.BooleanField(_("retired"), default=False)
 
     class Meta:
@@ -316,6 +322,7 @@ class PlanStep(models.Model):
     title = models.CharField(_("title"), max_length=200)
     guidance = models.TextField(_("guidance"), blank=True)
     exit_criteria = models.TextField(_("exit criteria"), blank=True)
+    key = models.SlugField(_("key"), max_length=50, blank=True)
     owner_role = models.CharField(_("owner role"), max_length=20, choices=PathStep.OwnerRole.choices, default="csm")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True, on_delete=models.SET_NULL,

@@ -105,6 +105,7 @@ def plan_start(*, account: Account, path: SuccessPath, start: dt.date, by) -> tu
                 title=source.title,
                 guidance=source.guidance,
                 exit_criteria=source.exit_criteria,
+                key=source.key,
                 owner_role=source.owner_role,
                 owner=_owner_for(source.owner_role, account),
                 due_date=start + dt.timedelta(days=source.due_offset_days),

@@ -45,9 +45,9 @@ def page(browser, live_server):
     assert errors == [], f"JavaScript errors: {errors}"
 
 
-def log_in(page, username, password="pw-for-tests-123"):
+def log_in(page, username, password="pw-for-tests-123", landing="**/playbooks/my-work/"):
     page.goto("/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit].primary")
-    page.wait_for_url("**/playbooks/my-work/")
+    page.wait_for_url(landing)

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from accounts.models import Account, Activity, Stakeholder
 from demo.services import DEMO_PASSWORD, demo_load, demo_logins
@@ -138,3 +139,25 @@ def test_the_demo_fills_customer_files_history_and_segments(demo):
     assert Account.history.filter(history_user__isnull=False).count() == len(accounts)
     assert CustomerFile.history.filter(history_type="~").exists()
     assert Activity.stakeholders.through.objects.exists()
+
+
+def test_the_demo_handovers_carry_full_packages_kickoffs_and_plans(demo):
+    from handover.models import Kickoff
+    from handover.services import handover_completeness
+    from playbooks.models import PlanStep, SuccessPlan
+
+    handovers = list(Handover.objects.prefetch_related("products", "stakeholders").select_related("account"))
+    for handover in handovers:
+        if handover.status != Handover.Status.DRAFT:
+            assert handover_completeness(handover).ready, handover  # nothing submitted with a gap
+    returned = [h for h in handovers if h.transitions.filter(to_status="returned").exists()]
+    assert returned and all(h.transitions.get(to_status="returned").note for h in returned)
+    accepted = [h for h in handovers if h.status == Handover.Status.ACCEPTED]
+    for handover in accepted:
+        kickoff = Kickoff.objects.get(handover=handover)
+        assert kickoff.participants.exists()
+        plan = SuccessPlan.objects.get(account=handover.account)
+        assert plan.started_on == timezone.localtime(handover.decided_at).date()  # dated with the acceptance
+        if kickoff.status == Kickoff.Status.HELD:
+            assert kickoff.minutes and kickoff.held_on <= TODAY
+            assert PlanStep.objects.get(stage__plan=plan, key="kickoff").status == "done"
