@@ -50,6 +50,11 @@ PAGES = [
     ("Success paths", "/playbooks/paths/"),
     ("API success plans, 100", "/api/v1/success-plans/?page_size=100"),
     ("API tasks, 100", "/api/v1/tasks/?page_size=100"),
+    ("Handover, accepted", "/handovers/{handover}/"),
+    ("Kickoff page", "/handovers/kickoffs/{kickoff}/"),
+    ("Kickoff minutes PDF", "/handovers/kickoffs/{kickoff}/minutes.pdf"),
+    ("Notifications", "/notifications/"),
+    ("API handovers, 100", "/api/v1/handovers/?page_size=100"),
 ]
 
 
@@ -133,6 +138,7 @@ def run(accounts: int, repeat: int) -> list[tuple]:
     from django.test import Client
 
     from accounts.models import Account
+    from handover.models import Handover, Kickoff
     from people.models import User
     from playbooks.models import PlanStage, SuccessPlan
 
@@ -140,7 +146,15 @@ def run(accounts: int, repeat: int) -> list[tuple]:
     account = Account.objects.filter(team=manager.team).order_by("-health_score").first()
     plan = SuccessPlan.objects.filter(account__team=manager.team).order_by("pk").first()
     stage = PlanStage.objects.filter(plan__account__team=manager.team, report__isnull=False).order_by("pk").first()
-    ids = {"account": account.pk, "plan": plan.pk if plan else 0, "stage": stage.pk if stage else 0}
+    handover = Handover.objects.filter(account__team=manager.team, status="accepted").order_by("pk").first()
+    kickoff = Kickoff.objects.filter(account__team=manager.team).order_by("pk").first()
+    ids = {
+        "account": account.pk,
+        "plan": plan.pk if plan else 0,
+        "stage": stage.pk if stage else 0,
+        "handover": handover.pk if handover else 0,
+        "kickoff": kickoff.pk if kickoff else 0,
+    }
     client = Client()
     client.force_login(manager)
     rows = []

@@ -59,7 +59,9 @@ def load(builder) -> dict:
                 "minutes": (MINUTES_ZH if chinese else MINUTES_EN).format(**names),
                 "follow_up_plan": FOLLOW_UP_ZH if chinese else FOLLOW_UP_EN,
                 "group_chat_created": True,
-                "group_chat_name": f"{account.name[:12]} × 客户成功" if chinese else f"{account.name[:20]} x CS",
+                "group_chat_name": f"{account.name[:12]} × 客户成功"
+                if chinese
+                else f"{account.name.split(',')[0][:60]} x CS",
             },
             participants=participants,
         )

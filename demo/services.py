@@ -352,9 +352,9 @@ MANUAL_TASKS = {
               "Record the best practice from this account"],
 }  # fmt: skip
 RETURN_REASONS = [
-    "The {items} only say TBD; the customer expects go-live before month end. Please complete them.",
-    "请补充具体内容：{items} 只写了“待定”，启动会前需要确认。",
-    "Before I accept: the {items} need real content, not a placeholder. Call me if unsure.",
+    "These only say TBD: {items}. The customer expects go-live before month end; please complete them.",
+    "请补充具体内容（目前只写了“待定”）：{items}。启动会前需要确认。",
+    "Before I accept, these need real content, not a placeholder: {items}. Call me if unsure.",
 ]
 RENEWED = [
     "Renewed for 12 months at the same price.",
@@ -1218,7 +1218,7 @@ class _Demo:
 
     def _return_reason(self, missing: list[str]) -> str:
         labels = [str(handover_services.ITEM_BY_KEY[key].label).lower() for key in missing]
-        return self.rng.choice(RETURN_REASONS).format(items=" and ".join(labels))
+        return self.rng.choice(RETURN_REASONS).format(items="; ".join(labels))
 
     def _manager(self, team: int) -> str:
         return next(p.username for p in self.cs_people if p.team == team and p.role == R.MANAGER)
