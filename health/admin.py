@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Alert, HealthScore, UsageDaily, UsageEvent
+from .models import Alert, EventType, HealthOverride, HealthScore, SurveyResponse, UsageDaily, UsageEvent
 
 
 @admin.register(UsageEvent)
@@ -37,4 +37,30 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ["type", "severity", "status"]
     list_select_related = ["account"]
     search_fields = ["account__name", "reason"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(EventType)
+class EventTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "label", "first_seen_at"]
+    list_editable = ["label"]
+    search_fields = ["name", "label"]
+
+
+@admin.register(SurveyResponse)
+class SurveyResponseAdmin(admin.ModelAdmin):
+    list_display = ["responded_on", "account", "kind", "score", "stakeholder"]
+    list_filter = ["kind"]
+    list_select_related = ["account", "stakeholder"]
+    search_fields = ["account__name", "comment", "external_id"]
+    raw_id_fields = ["account", "stakeholder", "created_by"]
+    date_hierarchy = "responded_on"
+
+
+@admin.register(HealthOverride)
+class HealthOverrideAdmin(admin.ModelAdmin):
+    list_display = ["account", "score", "expires_on", "created_by", "created_at", "ended_at"]
+    list_select_related = ["account", "created_by"]
+    search_fields = ["account__name", "reason"]
+    raw_id_fields = ["account", "created_by"]
     date_hierarchy = "created_at"

@@ -1,7 +1,26 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account
+from accounts.models import Account, Stakeholder
+
+
+class EventType(models.Model):
+    """A kind of usage event, registered the first time telemetry sends it; managers give
+    it a readable label and scorecards pick from these."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    label = models.CharField(_("label"), max_length=150, blank=True)
+    first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("event type")
+        verbose_name_plural = _("event types")
+
+    def __str__(self) -> str:
+        return self.label or self.name
 
 
 class UsageEvent(models.Model):
@@ -138,3 +157,67 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} · {self.account}"
+
+
+class SurveyResponse(models.Model):
+    """An NPS (0-10) or CSAT (1-5) answer from someone at the customer."""
+
+    class Kind(models.TextChoices):
+        NPS = "nps", _("NPS (0-10)")
+        CSAT = "csat", _("CSAT (1-5)")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="survey_responses")
+    stakeholder = models.ForeignKey(
+        Stakeholder, null=True, blank=True, on_delete=models.SET_NULL, related_name="survey_responses"
+    )
+    kind = models.CharField(_("survey"), max_length=10, choices=Kind.choices)
+    score = models.PositiveSmallIntegerField(_("score"), validators=[MaxValueValidator(10)])
+    comment = models.TextField(_("comment"), blank=True)
+    responded_on = models.DateField(_("answered on"))
+    external_id = models.CharField(
+        _("survey tool ID"), max_length=100, unique=True, null=True, blank=True,
+        help_text=_("The answer's ID in the survey tool; sending it again updates the answer."),
+    )  # fmt: skip
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-responded_on", "-pk"]
+        verbose_name = _("survey response")
+        verbose_name_plural = _("survey responses")
+        indexes = [models.Index(fields=["account", "kind", "responded_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="nps", score__lte=10) | models.Q(kind="csat", score__gte=1, score__lte=5),
+                name="survey_score_in_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.score} · {self.account}"
+
+
+class HealthOverride(models.Model):
+    """A CSM's manual health score with a reason and an expiry: shown beside the computed
+    score, never replacing its history. At most one in force per account (the newest)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="health_overrides")
+    score = models.PositiveSmallIntegerField(_("score"), validators=[MinValueValidator(0), MaxValueValidator(100)])
+    reason = models.TextField(_("reason"))
+    expires_on = models.DateField(_("expires on"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("by")
+    )
+    created_at = models.DateTimeField(_("set"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("health override")
+        verbose_name_plural = _("health overrides")
+        indexes = [models.Index(fields=["account", "expires_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.score} until {self.expires_on:%Y-%m-%d}"
