@@ -43,6 +43,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/ingest.py
 
 clean-var:
 	rm -rf var/broker var/celerybeat-schedule*

@@ -178,6 +178,8 @@ HANDOVER_REVIEW_DAYS = env.int("HANDOVER_REVIEW_DAYS", default=3)
 # Kickoff scheduled this many business days after a handover is accepted, unless sales
 # gave a date agreed with the customer.
 KICKOFF_AFTER_DAYS = env.int("KICKOFF_AFTER_DAYS", default=5)
+# A manual health override lasts at most this many days; the CSM renews it if still right.
+HEALTH_OVERRIDE_MAX_DAYS = env.int("HEALTH_OVERRIDE_MAX_DAYS", default=90)
 
 # Security: strict unless DEBUG; each can be relaxed from the environment (e.g. a local
 # docker compose on plain http).

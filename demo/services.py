@@ -26,6 +26,7 @@ from demo import customer_files
 from demo import kickoffs as demo_kickoffs
 from demo import knowhow as demo_knowhow
 from demo import plans as demo_plans
+from demo import surveys as demo_surveys
 from handover import services as handover_services
 from handover.models import Handover, HandoverTransition
 from health.models import Alert, HealthScore, UsageDaily, UsageEvent
@@ -575,6 +576,7 @@ class _Demo:
         self.plan_counts = demo_plans.load(self)
         self.knowhow_counts = demo_knowhow.load(self)
         self.kickoff_counts = demo_kickoffs.load(self)
+        self.survey_counts = demo_surveys.load(self)
         # Check-in tasks of the touch cadences for the current period, as the nightly task makes them.
         self.cadence_counts = cadence_tasks_create(today=self.today)
 
@@ -592,6 +594,8 @@ class _Demo:
             "cadence_tasks": self.cadence_counts["total"],
             "kickoffs": self.kickoff_counts["kickoffs"],
             "kickoffs_held": self.kickoff_counts["kickoffs_held"],
+            "survey_responses": self.survey_counts["survey_responses"],
+            "health_overrides": self.survey_counts["health_overrides"],
             "subscriptions": Subscription.objects.count(),
             "renewals": Renewal.objects.count(),
             "stakeholders": Stakeholder.objects.count(),

@@ -54,7 +54,7 @@ def test_csm_visits_every_section_and_switches_to_chinese(page, data, csm):
     assert page.locator("h1").inner_text() == "杭州云帆科技有限公司"
     page.wait_for_selector("canvas[data-chart=health][data-drawn]")  # HTMX panel, then its chart
     page.wait_for_selector("text=CRM Pro")  # subscriptions panel
-    page.get_by_text("王磊").first.wait_for()  # the stakeholder map, loaded by HTMX
+    page.locator("#stakeholders-card").get_by_text("王磊").first.wait_for()  # the stakeholder map, loaded by HTMX
 
     page.click("button[lang=zh-hans]")
     page.wait_for_selector("html[lang=zh-hans]")
