@@ -4,7 +4,7 @@ import datetime as dt
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -32,15 +32,21 @@ def usage_rollup(*, day_from: dt.date, day_to: dt.date) -> int:
     """Rebuild the daily rollup for days day_from..day_to (inclusive) from raw events.
 
     One aggregate read and one upsert per batch, whatever the number of accounts; days
-    are the platform's local days. Re-running a day replaces its rows."""
-    tz = timezone.get_current_timezone()
+    are the platform's local days (settings.TIME_ZONE, whoever runs it), and an event
+    without a user adds no distinct user, as in health.ingest. Re-running a day replaces
+    its rows."""
+    tz = timezone.get_default_timezone()
     start = dt.datetime.combine(day_from, dt.time.min, tzinfo=tz)
     end = dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
     rows = (
         UsageEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
         .annotate(day=TruncDate("occurred_at", tzinfo=tz))
         .values("account_id", "day", "event_type")
-        .annotate(events=Count("id"), value_sum=Sum("value"), distinct_users=Count("user_id", distinct=True))
+        .annotate(
+            events=Count("id"),
+            value_sum=Sum("value"),
+            distinct_users=Count("user_id", distinct=True, filter=~Q(user_id="")),
+        )
         .order_by()
     )
     objs = [UsageDaily(**r) for r in rows]
