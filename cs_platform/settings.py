@@ -229,6 +229,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for the health band wherever it appears (accounts, scores, filters).
+    "ENUM_NAME_OVERRIDES": {"HealthBandEnum": "accounts.models.Account.HealthBand"},
 }
 
 # Celery: CELERY_BROKER_URL, default an embedded filesystem broker under var/broker.
