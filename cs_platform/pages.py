@@ -1,10 +1,12 @@
-"""Helpers every page uses the same way: pagination and CSV export of a filtered list."""
+"""Helpers every page uses the same way: pagination, CSV export of a filtered list, htmx
+requests, service errors shown on forms, and PDFs."""
 
 import csv
 from collections.abc import Iterable, Sequence
 
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.template.loader import render_to_string
 
 PAGE_SIZE = 25
 
@@ -48,3 +50,29 @@ def querystring_without(request, *keys: str) -> str:
     for key in keys:
         params.pop(key, None)
     return params.urlencode()
+
+
+def is_htmx(request) -> bool:
+    """Whether the request came from htmx (it answers with a fragment, not a page)."""
+    return bool(request.headers.get("HX-Request"))
+
+
+def add_service_errors(form, error) -> None:
+    """Show a service's ValidationError in `form`: on the field it names when the form has
+    that field, otherwise as a form-wide error."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+def pdf_response(request, template: str, context: dict, *, filename: str) -> HttpResponse:
+    """Render `template` to a PDF with WeasyPrint (its fonts include Chinese), served inline."""
+    from weasyprint import HTML  # imported on use: it is slow to load and only the PDFs need it
+
+    html = render_to_string(template, context, request=request)
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}.pdf"'
+    return response

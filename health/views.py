@@ -10,25 +10,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import account_get
 from cs_platform.access import can_change
-from cs_platform.pages import paginate, querystring_without
+from cs_platform.pages import add_service_errors, is_htmx, paginate, querystring_without
 
 from . import overrides, selectors, surveys
 from .filters import AlertFilter
 from .forms import HealthOverrideForm, SurveyResponseForm
 from .services import band_for
-
-
-def _is_htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """Show a service's ValidationError in the form, on the field it names if the form has it."""
-    if hasattr(error, "error_dict"):
-        for field, field_messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _panel(request, account, *, survey_form=None, override_form=None, done: str = ""):
@@ -73,7 +60,7 @@ def _panel(request, account, *, survey_form=None, override_form=None, done: str 
 def _answer(request, account, *, done: str, **forms):
     """After a write: the panel again (HTMX), or back to the account page."""
     failed = any(f is not None and f.errors for f in forms.values())
-    if _is_htmx(request):
+    if is_htmx(request):
         return _panel(request, account, done="" if failed else done, **forms)
     if failed:
         errors = [e for f in forms.values() if f is not None for errs in f.errors.values() for e in errs]
@@ -100,7 +87,7 @@ def survey_record(request, pk: int):
         try:
             surveys.survey_response_record(account=account, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             return _answer(request, account, done=_("Survey answer recorded."))
     return _answer(request, account, done="", survey_form=form)
@@ -118,7 +105,7 @@ def override_set(request, pk: int):
         try:
             overrides.health_override_set(account=account, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             return _answer(request, account, done=_("Override set."))
     return _answer(request, account, done="", override_form=form)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from cs_platform.access import can_change
+from cs_platform.pages import add_service_errors, is_htmx
 
 from .. import selectors, services
 from ..forms import ActivityForm, CustomerFileForm, StageForm, StakeholderForm, StakeholderLeftForm
@@ -45,19 +46,6 @@ def _writable_account(request, pk: int) -> Account:
     if not can_change(request.user, account):
         raise PermissionDenied
     return account
-
-
-def _is_htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """Show a service's ValidationError in the form, on the field it names if the form has it."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _file(account: Account) -> CustomerFile | None:
@@ -209,9 +197,9 @@ def account_stage(request, pk: int):
                 account=account, data={"lifecycle_stage": form.cleaned_data["lifecycle_stage"]}, by=request.user
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
     if form.is_valid() and not form.errors:
-        if not _is_htmx(request):
+        if not is_htmx(request):
             return redirect("accounts:detail", pk=pk)
         account = _account(request, pk)
         response = render(request, "accounts/_header.html", _header_context(request, account, writable=True))
@@ -238,9 +226,9 @@ def account_file(request, pk: int):
                     account=account, data={key: form.cleaned_data[key] for key in services.TEXT_SECTIONS}
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
         if not form.errors:
-            if not _is_htmx(request):
+            if not is_htmx(request):
                 return redirect("accounts:detail", pk=pk)
             context = {**_file_context(account, file, people), "can_change": writable}
             return _triggered(render(request, "accounts/_file_card.html", context), "history-changed")
@@ -295,9 +283,9 @@ def stakeholder_add(request, pk: int):
         try:
             services.stakeholder_create(account=account, data=form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
     if form.is_valid() and not form.errors:
-        if not _is_htmx(request):
+        if not is_htmx(request):
             return redirect("accounts:detail", pk=pk)
         return _stakeholders_card(request, account, changed=True)
     return render(request, "accounts/_stakeholder_form.html", {"account": account, "form": form, "stakeholder": None})
@@ -316,9 +304,9 @@ def stakeholder_edit(request, pk: int, stakeholder_pk: int):
                 # sets them again from the cleaned data and saves.
                 services.stakeholder_update(stakeholder=stakeholder, data=form.cleaned_data, by=request.user)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
         if form.is_valid() and not form.errors:
-            if not _is_htmx(request):
+            if not is_htmx(request):
                 return redirect("accounts:detail", pk=pk)
             return _stakeholders_card(request, account, changed=True)
     else:
@@ -339,9 +327,9 @@ def stakeholder_left(request, pk: int, stakeholder_pk: int):
                 stakeholder=stakeholder, left_on=form.cleaned_data["left_on"], by=request.user
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
     if form.is_valid() and not form.errors:
-        if not _is_htmx(request):
+        if not is_htmx(request):
             return redirect("accounts:detail", pk=pk)
         # A decision maker leaving puts a major event on the timeline.
         return _stakeholders_card(request, account, changed=True, events=("timeline-changed", "history-changed"))
@@ -383,9 +371,9 @@ def activity_log(request, pk: int):
                 by=request.user,
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
     if form.is_valid() and not form.errors:
-        if not _is_htmx(request):
+        if not is_htmx(request):
             return redirect("accounts:detail", pk=pk)
         context = {**_timeline_context(request, account, writable=True), "logged": True}
         return render(request, "accounts/_timeline.html", context)

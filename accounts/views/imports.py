@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cs_platform.access import can_import
-from cs_platform.pages import csv_response
+from cs_platform.pages import csv_response, is_htmx
 
 from ..imports import (
     ImportForm,
@@ -182,11 +182,11 @@ def import_status(request):
             for line in errors[:20]:
                 messages.error(request, line)
             response = redirect("accounts:import")
-        if request.headers.get("HX-Request"):
+        if is_htmx(request):
             # HTMX follows a redirect inside the polled fragment; send the whole page there.
             return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
         return response
-    template = "accounts/_import_running.html" if request.headers.get("HX-Request") else "accounts/import_status.html"
+    template = "accounts/_import_running.html" if is_htmx(request) else "accounts/import_status.html"
     return render(request, template, {"meta": meta})
 
 

@@ -21,7 +21,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from cs_platform.access import can_change, can_create_account, can_see
-from cs_platform.pages import csv_response, paginate, querystring_without
+from cs_platform.pages import add_service_errors, csv_response, paginate, querystring_without
 
 from .. import selectors, services
 from ..filters import AccountPageFilter
@@ -189,15 +189,6 @@ def _fieldsets(form) -> list[tuple[str, list]]:
     return [(legend, fields) for legend, fields in groups if fields]
 
 
-def _add_errors(form, error: ValidationError) -> None:
-    """Show a service's ValidationError in the form, on the field it names if the form has it."""
-    if hasattr(error, "error_dict"):
-        for field, field_messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_messages)
-    else:
-        form.add_error(None, error.messages)
-
-
 def _render_form(request, form, *, account=None, status=200):
     """`account` is the one being edited, as stored (the form may have changed its copy)."""
     cancel = reverse("accounts:detail", args=[account.pk]) if account else reverse("accounts:list")
@@ -229,7 +220,7 @@ def account_create(request):
         try:
             account = services.account_create(data=form.cleaned_data, by=request.user)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Account “%(name)s” created.") % {"name": account.name})
             return _after_save(request, account)
@@ -249,7 +240,7 @@ def account_edit(request, pk: int):
         try:
             account = services.account_update(account=account, data=form.cleaned_data, by=request.user)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Account “%(name)s” saved.") % {"name": account.name})
             return _after_save(request, account)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account
 from accounts.services import account_create, account_update
 from cs_platform.access import can_start_handover, handover_rights
-from cs_platform.pages import PAGE_SIZE
+from cs_platform.pages import PAGE_SIZE, add_service_errors
 from people.models import User
 from playbooks.models import SuccessPlan
 
@@ -49,15 +49,6 @@ def _browser_user(request) -> None:
     """Integration users have the API, not the pages."""
     if request.user.is_api_only:
         raise Http404
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """Show a service's ValidationError in the form, on the field it names if the form has it."""
-    if hasattr(error, "error_dict"):
-        for name, field_messages in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, field_messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _days_waiting(handover: Handover, today) -> int | None:
@@ -176,7 +167,7 @@ def handover_create(request):
                         account_update(account=account, data={"sales_owner": sales_owner}, by=request.user)
                     handover = services.handover_create(account=account, sales_owner=sales_owner, by=request.user)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(
                     request, _("Handover of %(account)s started. Fill in the package.") % {"account": account.name}
@@ -489,7 +480,7 @@ def handover_return(request, pk: int):
                 missing=form.cleaned_data["missing"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Handover returned to sales."))
             return redirect("handover:detail", pk=handover.pk)
@@ -508,7 +499,7 @@ def handover_assign(request, pk: int):
         try:
             services.handover_assign(handover=handover, csm=form.cleaned_data["csm"], by=request.user)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request, _("%(csm)s is now the receiving CSM and was told.") % {"csm": form.cleaned_data["csm"]}

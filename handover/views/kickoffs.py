@@ -9,9 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import path
 from django.utils import timezone
 from django.utils.text import slugify
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.selectors import account_get
 from cs_platform.access import can_change
+from cs_platform.pages import add_service_errors, pdf_response
 
 from .. import kickoff_selectors as selectors
 from .. import services
@@ -45,15 +45,6 @@ def _kickoff(request, pk: int) -> Kickoff:
 def _writable(request, account) -> None:
     if not can_change(request.user, account):
         raise PermissionDenied
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """A service's ValidationError on the field it names, or on the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _formsets(account, *, kickoff: Kickoff | None = None, data=None) -> list:
@@ -154,7 +145,7 @@ def kickoff_new(request, account_pk: int):
                     kickoff = services.kickoff_schedule(account=account, by=request.user, data=form.cleaned_data)
                     services.kickoff_participants_set(kickoff=kickoff, participants=_participants(formsets))
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("The kickoff meeting is scheduled."))
                 return redirect("handover:kickoff_detail", pk=kickoff.pk)
@@ -181,7 +172,7 @@ def kickoff_edit(request, pk: int):
                     kickoff=kickoff, by=request.user, data=form.cleaned_data, participants=_participants(formsets)
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("The kickoff meeting is saved."))
                 return redirect("handover:kickoff_detail", pk=kickoff.pk)
@@ -211,7 +202,7 @@ def kickoff_hold(request, pk: int):
                         services.kickoff_update(kickoff=kickoff, by=request.user, data={"expected_outcomes": outcomes})
                     services.kickoff_hold(kickoff=kickoff, by=request.user, held_on=form.cleaned_data["held_on"])
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(
                     request, _("The kickoff is recorded as held and the matching success-plan steps are completed.")
@@ -245,15 +236,11 @@ def kickoff_minutes(request, pk: int):
 @require_GET
 def kickoff_minutes_pdf(request, pk: int):
     kickoff = _kickoff(request, pk)
-    from weasyprint import HTML  # imported on use: it is slow to load and only the PDFs need it
-
-    html = render_to_string("handover/kickoff_minutes_print.html", _minutes_context(request, kickoff), request=request)
-    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     day = (kickoff.held_on or kickoff.scheduled_on).isoformat()
     name = slugify(f"{kickoff.account.name}-kickoff-{day}") or f"kickoff-{kickoff.pk}"
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
-    return response
+    return pdf_response(
+        request, "handover/kickoff_minutes_print.html", _minutes_context(request, kickoff), filename=name
+    )
 
 
 urlpatterns = [

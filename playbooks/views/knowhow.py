@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Account
 from accounts.selectors import account_get
-from cs_platform.pages import paginate, querystring_without
+from cs_platform.pages import add_service_errors, is_htmx, paginate, querystring_without
 
 from ..knowhow_forms import BestPracticeFilterForm, BestPracticeForm, KnowHowFilterForm, KnowHowForm
 from ..models import BestPractice, KnowHow, PathStep
@@ -47,18 +47,6 @@ def _reader(request) -> bool:
 def _writer(request) -> None:
     if not _reader(request):
         raise Http404
-
-
-def _is_htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, field_messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _step_or_404(pk: int) -> PathStep:
@@ -131,8 +119,8 @@ def know_how_add_for_step(request, step_pk: int):
         try:
             entry = services.know_how_add(step=step, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
-    if _is_htmx(request):
+            add_service_errors(form, error)
+    if is_htmx(request):
         return _step_fragment(request, step, form=form if entry is None else None, added=entry)
     if entry is None:
         return _know_how_page(request, add_form=_page_form_from(form, step), status=400)
@@ -165,7 +153,7 @@ def know_how_helpful(request, pk: int):
         services.know_how_mark_helpful(entry=entry, by=request.user, helpful=wanted)
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    if _is_htmx(request):
+    if is_htmx(request):
         context = {"entry": selectors.know_how_entry(pk=entry.pk, user=request.user), "can_write": True}
         context["error"] = error
         return render(request, "playbooks/_knowhow_entry.html", context)
@@ -216,7 +204,7 @@ def know_how_add(request):
         try:
             entry = services.know_how_add(by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Thank you: your know-how is shared with every colleague at this step."))
             return redirect(f"{reverse('playbooks:know_how')}?step={entry.step_id}")
@@ -280,7 +268,7 @@ def best_practice_create(request):
         try:
             case = services.best_practice_create(by=request.user, data=form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Best practice “%(title)s” added to the library.") % {"title": case.title})
             return redirect("playbooks:best_practice_detail", case.pk)
@@ -305,7 +293,7 @@ def best_practice_edit(request, pk: int):
         except (ValidationError, PermissionDenied) as error:
             if isinstance(error, PermissionDenied):
                 raise Http404 from None
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Best practice saved."))
             return redirect("playbooks:best_practice_detail", case.pk)

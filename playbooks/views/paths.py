@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cs_platform.access import can_edit_paths
+from cs_platform.pages import add_service_errors, is_htmx
 
 from ..forms import PathForm, StageForm, StepForm
 from ..models import PathStage, PathStep, SuccessPath
@@ -37,19 +38,6 @@ def _editor(request) -> None:
         raise Http404
 
 
-def _is_htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    """A service's ValidationError on the form field it names, or on the form."""
-    if hasattr(error, "error_dict"):
-        for field, field_messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_messages)
-    else:
-        form.add_error(None, error.messages)
-
-
 def _save(form, action, **kwargs) -> bool:
     """Validate `form`, then call the service `action` with its data; False on errors."""
     if not form.is_valid():
@@ -57,7 +45,7 @@ def _save(form, action, **kwargs) -> bool:
     try:
         action(**kwargs, **form.cleaned_data)
     except ValidationError as error:
-        _add_errors(form, error)
+        add_service_errors(form, error)
         return False
     return True
 
@@ -148,13 +136,13 @@ def _stage_response(request, stage_pk: int, *, status=200, **extra) -> HttpRespo
 
 
 def _after_stage_change(request, stage: PathStage) -> HttpResponse:
-    if _is_htmx(request):
+    if is_htmx(request):
         return _stages_response(request, stage.path_id)
     return redirect(_detail_url(stage.path_id, f"stage-{stage.pk}"))
 
 
 def _after_step_change(request, stage: PathStage, **extra) -> HttpResponse:
-    if _is_htmx(request):
+    if is_htmx(request):
         return _stage_response(request, stage.pk, **extra)
     return redirect(_detail_url(stage.path_id, f"stage-{stage.pk}"))
 
@@ -226,7 +214,7 @@ def path_edit(request, pk: int):
     path_obj = selectors.path_get(pk=pk)
     form = PathForm(request.POST, prefix="path")
     if _save(form, services.path_update, path=path_obj, by=request.user):
-        if not _is_htmx(request):
+        if not is_htmx(request):
             messages.success(request, _("Saved."))
             return redirect("playbooks:path_detail", pk)
         path_obj = selectors.path_get(pk=pk)
@@ -235,7 +223,7 @@ def path_edit(request, pk: int):
         )
         status = 200
     else:
-        if not _is_htmx(request):
+        if not is_htmx(request):
             _invalid(request, form)
             return redirect("playbooks:path_detail", pk)
         path_obj = selectors.path_get(pk=pk)
@@ -274,10 +262,10 @@ def stage_add(request, pk: int):
     path_obj = selectors.path_get(pk=pk)
     form = StageForm(request.POST, prefix="new-stage")
     if _save(form, services.stage_add, path=path_obj, by=request.user):
-        if _is_htmx(request):
+        if is_htmx(request):
             return _stages_response(request, pk)
         return redirect(_detail_url(pk, "add-stage"))
-    if _is_htmx(request):
+    if is_htmx(request):
         return _stages_response(request, pk, new_stage_form=form, status=400)
     _invalid(request, form)
     return redirect(_detail_url(pk, "add-stage"))
@@ -289,7 +277,7 @@ def stage_reorder(request, pk: int):
     _editor(request)
     path_obj = selectors.path_get(pk=pk)
     ok = _call(request, services.stage_reorder, path=path_obj, order=request.POST.getlist("order"), by=request.user)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _stages_response(request, pk, status=200 if ok else 400)
     return redirect("playbooks:path_detail", pk)
 
@@ -302,7 +290,7 @@ def stage_edit(request, pk: int):
     form = StageForm(request.POST, prefix=f"stage{pk}")
     if _save(form, services.stage_update, stage=stage, by=request.user):
         return _after_stage_change(request, stage)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _stages_response(request, stage.path_id, bound={stage.pk: form}, status=400)
     _invalid(request, form)
     return redirect(_detail_url(stage.path_id, f"stage-{pk}"))
@@ -314,7 +302,7 @@ def stage_move(request, pk: int):
     _editor(request)
     stage = selectors.stage_get(pk=pk)
     ok = _call(request, services.stage_move, stage=stage, direction=request.POST.get("direction", ""), by=request.user)
-    if _is_htmx(request) and not ok:
+    if is_htmx(request) and not ok:
         return _stages_response(request, stage.path_id, status=400)
     return _after_stage_change(request, stage)
 
@@ -360,7 +348,7 @@ def step_add(request, pk: int):
     if _save(form, services.step_add, stage=stage, by=request.user):
         # The form stays open, empty, for the next step.
         return _after_step_change(request, stage, add_open=True)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _stage_response(request, pk, step_form=form, add_open=True, status=400)
     _invalid(request, form)
     return redirect(_detail_url(stage.path_id, f"stage-{pk}"))
@@ -372,7 +360,7 @@ def step_reorder(request, pk: int):
     _editor(request)
     stage = selectors.stage_get(pk=pk)
     ok = _call(request, services.step_reorder, stage=stage, order=request.POST.getlist("order"), by=request.user)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _stage_response(request, pk, status=200 if ok else 400)
     return redirect(_detail_url(stage.path_id, f"stage-{pk}"))
 
@@ -393,7 +381,7 @@ def step_edit(request, pk: int):
     form = StepForm(request.POST, prefix=f"step{pk}")
     if _save(form, services.step_update, step=step, by=request.user):
         return _after_step_change(request, stage)
-    if _is_htmx(request):
+    if is_htmx(request):
         return _stage_response(request, stage.pk, edit_step_id=step.pk, edit_form=form, status=400)
     _invalid(request, form)
     return redirect(_detail_url(stage.path_id, f"stage-{stage.pk}"))
@@ -405,7 +393,7 @@ def step_move(request, pk: int):
     _editor(request)
     step = selectors.step_get(pk=pk)
     ok = _call(request, services.step_move, step=step, direction=request.POST.get("direction", ""), by=request.user)
-    if _is_htmx(request) and not ok:
+    if is_htmx(request) and not ok:
         return _stage_response(request, step.stage_id, status=400)
     return _after_step_change(request, step.stage)
 

@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import account_get
 from cs_platform.access import can_change
+from cs_platform.pages import add_service_errors, is_htmx, pdf_response
 
 from ..models import PlanGoal, PlanStep, SuccessPlan
 from ..selectors import plans as selectors
@@ -78,18 +78,6 @@ class StageReportForm(forms.Form):
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def _is_htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _know_how_url(step) -> str | None:
@@ -174,12 +162,12 @@ def plan_start(request, pk: int):
                 account=account, path=form.cleaned_data["path"], start=form.cleaned_data["started_on"], by=request.user
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
     if form.errors:
-        return _panel(request, account, start_form=form, status=200 if _is_htmx(request) else 400)
+        return _panel(request, account, start_form=form, status=200 if is_htmx(request) else 400)
     if not created:
         messages.info(request, _("This success path is already running on the account."))
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return redirect("playbooks:plan_detail", pk=plan.pk)
     return _panel(request, account)
 
@@ -214,7 +202,7 @@ def step_status(request, pk: int):
         services.plan_step_set_status(step=step, status=request.POST.get("status", ""), by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return _back(request, plan)
     return _plan_block(request, plan.pk)
 
@@ -233,9 +221,9 @@ def step_edit(request, pk: int):
                     step=step, by=request.user, owner=form.cleaned_data["owner"], due_date=form.cleaned_data["due_date"]
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
         if not form.errors:
-            return _plan_block(request, plan.pk) if _is_htmx(request) else _back(request, plan)
+            return _plan_block(request, plan.pk) if is_htmx(request) else _back(request, plan)
     else:
         form = StepEditForm(
             account=plan.account, prefix=prefix, initial={"owner": step.owner_id, "due_date": step.due_date}
@@ -257,12 +245,12 @@ def goal_add(request, pk: int):
         try:
             services.plan_goal_add(plan=plan, by=request.user, data=form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
     if form.errors:
         context = {"plan": plan, "form": form, "goal": None, "full": request.POST.get("view") == "page"}
-        response = render(request, "playbooks/_plan_goal_form.html", context, status=200 if _is_htmx(request) else 400)
+        response = render(request, "playbooks/_plan_goal_form.html", context, status=200 if is_htmx(request) else 400)
         return _retarget(response, f"#goal-form-{plan.pk}-new")
-    return _plan_block(request, plan.pk) if _is_htmx(request) else _back(request, plan)
+    return _plan_block(request, plan.pk) if is_htmx(request) else _back(request, plan)
 
 
 @login_required
@@ -277,9 +265,9 @@ def goal_edit(request, pk: int):
             try:
                 services.plan_goal_update(goal=goal, by=request.user, data=form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
         if not form.errors:
-            return _plan_block(request, plan.pk) if _is_htmx(request) else _back(request, plan)
+            return _plan_block(request, plan.pk) if is_htmx(request) else _back(request, plan)
     else:
         form = GoalForm(instance=goal, prefix=prefix)
     full = (request.POST.get("view") or request.GET.get("view")) == "page"
@@ -316,7 +304,7 @@ def stage_report(request, stage_pk: int):
             try:
                 services.stage_report_create(stage=stage, by=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
         if not form.errors:
             messages.success(request, _("The stage report is saved. Print it or send the PDF to the customer."))
             return redirect("playbooks:stage_report", stage_pk=stage.pk)
@@ -335,14 +323,8 @@ def stage_report_pdf(request, stage_pk: int):
     stage = selectors.stage_get(user=request.user, pk=stage_pk)
     if getattr(stage, "report", None) is None:
         raise Http404
-    from weasyprint import HTML  # imported on use: it is slow to load and only this view needs it
-
-    html = render_to_string("playbooks/stage_report_print.html", _report_context(request, stage), request=request)
-    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     name = slugify(f"{stage.plan.account.name}-{stage.name}") or f"stage-report-{stage.pk}"
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
-    return response
+    return pdf_response(request, "playbooks/stage_report_print.html", _report_context(request, stage), filename=name)
 
 
 urlpatterns = [

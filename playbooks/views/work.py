@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Account
 from accounts.selectors import account_get
 from cs_platform.access import can_change, visible_accounts
+from cs_platform.pages import add_service_errors, is_htmx
 from people.models import User
 
 from .. import selectors, services
@@ -92,10 +93,6 @@ def _next(request, default: str = "playbooks:my_work"):
     return redirect(default)
 
 
-def _is_htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
-
-
 def _task(request, pk: int) -> Task:
     return get_object_or_404(selectors.task_list(user=request.user), pk=pk)
 
@@ -136,19 +133,11 @@ def task_create(request):
         try:
             task_services.task_create(by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Task added."))
             return redirect("playbooks:my_work")
     return _render_my_work(request, form=form, status=400)
-
-
-def _add_errors(form: forms.Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @login_required
@@ -159,7 +148,7 @@ def task_complete(request, pk: int):
         services.task_complete(task=task, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "playbooks/_task_done.html", {"task": task, "where": request.POST.get("where", "")})
     return _next(request)
 
@@ -173,7 +162,7 @@ def task_reopen(request, pk: int):
         task_services.task_reopen(task=task, by=request.user)
     except ValidationError as exc:
         ctx["error"] = " ".join(exc.messages)
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "playbooks/_task_row.html", {**ctx, "task": task, "where": request.POST.get("where")})
     return _next(request)
 
@@ -187,14 +176,14 @@ def task_snooze(request, pk: int):
     try:
         task_services.task_snooze(task=task, until=_until(request, ctx["today"]), by=request.user)
     except ValidationError as exc:
-        if not _is_htmx(request):
+        if not is_htmx(request):
             messages.error(request, " ".join(exc.messages))
             return _next(request)
         task.refresh_from_db()
         return render(
             request, "playbooks/_task_row.html", {**ctx, "task": task, "where": where, "error": " ".join(exc.messages)}
         )
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.success(request, _("Snoozed to %(day)s.") % {"day": f"{task.due_date:%Y-%m-%d}"})
         return _next(request)
     template = "playbooks/_task_row.html" if where == "panel" else "playbooks/_task_snoozed.html"
@@ -213,14 +202,14 @@ def task_reassign(request, pk: int):
             raise ValidationError({"owner": _("Choose a teammate.")})
         task_services.task_reassign(task=task, owner=owner, by=request.user)
     except ValidationError as exc:
-        if not _is_htmx(request):
+        if not is_htmx(request):
             messages.error(request, " ".join(exc.messages))
             return _next(request)
         task.refresh_from_db()
         return render(
             request, "playbooks/_task_row.html", {**ctx, "task": task, "where": where, "error": " ".join(exc.messages)}
         )
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.success(request, _("Reassigned to %(name)s.") % {"name": owner})
         return _next(request)
     template = "playbooks/_task_row.html" if where == "panel" or owner == request.user else "playbooks/_task_moved.html"
@@ -321,13 +310,13 @@ def account_task_create(request, pk: int):
         try:
             task_services.task_create(account=account, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
-            if not _is_htmx(request):
+            if not is_htmx(request):
                 messages.success(request, _("Task added."))
                 return redirect("accounts:detail", account.pk)
             return _render_panel(request, account, added=True)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
         return redirect("accounts:detail", account.pk)
     return _render_panel(request, account, form=form)
@@ -358,7 +347,7 @@ def account_playbook_launch(request, pk: int):
                 launched = _("“%(name)s” launched: its tasks are below.") % {"name": playbook.name}
             else:
                 error = _("“%(name)s” was already launched on this account today.") % {"name": playbook.name}
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if error:
             messages.error(request, error)
         else:
