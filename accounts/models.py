@@ -111,10 +111,16 @@ class Account(models.Model):
     # that lists can filter and sort by band without reaching up into health.
     health_score = models.PositiveSmallIntegerField(_("health score"), null=True, blank=True)
     health_band = models.CharField(_("health band"), max_length=10, choices=HealthBand.choices, blank=True)
+    activated_on = models.DateField(
+        _("activated on"), null=True, blank=True,
+        help_text=_("The first scored day the scorecard's activation measure reached its threshold."),
+    )  # fmt: skip
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["health_score", "health_band", "completeness", "updated_at"])
+    history = HistoricalRecords(
+        excluded_fields=["health_score", "health_band", "activated_on", "completeness", "updated_at"]
+    )
 
     class Meta:
         ordering = ["name"]
@@ -305,3 +311,16 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+# What counts as a touch (a conversation with the customer) for engagement, cadences and
+# the no_recent_touch alert; emails, letters, complaints and events do not.
+TOUCH_KINDS = (
+    Activity.Kind.CALL,
+    Activity.Kind.MEETING,
+    Activity.Kind.ONSITE_VISIT,
+    Activity.Kind.EXECUTIVE_VISIT,
+    Activity.Kind.TRAINING,
+    Activity.Kind.BUSINESS_REVIEW,
+    Activity.Kind.CHECK_IN,
+)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -292,4 +292,17 @@ def account_health_set(*, scores: dict[int, tuple[int, str]]) -> int:
             *[When(pk=pk, then=Value(score)) for pk, (score, _band) in scores.items()], output_field=IntegerField()
         ),
         health_band=Case(*[When(pk=pk, then=Value(band)) for pk, (_score, band) in scores.items()]),
+    )
+
+
+def account_activated_set(*, account_ids: Iterable[int], on: dt.date) -> int:
+    """Record that accounts reached the scorecard's activation threshold on day `on`
+    (keeping the earliest such day, whatever order the days are scored in). One UPDATE."""
+    ids = list(account_ids)
+    if not ids:
+        return 0
+    return (
+        Account.objects.filter(pk__in=ids)
+        .filter(Q(activated_on__isnull=True) | Q(activated_on__gt=on))
+        .update(activated_on=on)
     )

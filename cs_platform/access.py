@@ -111,6 +111,23 @@ def can_edit_paths(user) -> bool:
     )
 
 
+def can_manage_scorecards(user) -> bool:
+    """Whether `user` may edit, fit and activate health scorecards and start a scoring
+    run in the browser: managers and administrators."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and not user.is_api_only
+        and (user.is_superuser or user.role in (User.Role.MANAGER, User.Role.ADMIN))
+    )
+
+
+def can_recompute_health(user) -> bool:
+    """Whether `user` may score every account on demand or fit a scorecard through the
+    API: managers, administrators and integration users."""
+    return user.is_authenticated and user.is_active and (user.sees_everything or user.role == User.Role.MANAGER)
+
+
 # ------------------------------------------------------------------ handovers
 # The handover services check the same rules again; these answer what the pages offer.
 

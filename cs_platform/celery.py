@@ -12,6 +12,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # Score every account as of today (the world at midnight) with the active scorecard,
+    # then evaluate the early-warning rules.
+    "health-score": {
+        "task": "health.tasks.health_score_task",
+        "schedule": crontab(minute=40, hour=0),
+    },
     # Roll yesterday's and today's raw usage into the daily table (idempotent upsert).
     "usage-rollup": {
         "task": "health.tasks.usage_rollup_task",

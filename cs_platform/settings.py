@@ -178,6 +178,9 @@ HANDOVER_REVIEW_DAYS = env.int("HANDOVER_REVIEW_DAYS", default=3)
 # Kickoff scheduled this many business days after a handover is accepted, unless sales
 # gave a date agreed with the customer.
 KICKOFF_AFTER_DAYS = env.int("KICKOFF_AFTER_DAYS", default=5)
+# Health: accounts whose new usage events change today's score (events of earlier days)
+# are scored again this many seconds after the first batch, once for all batches in between.
+HEALTH_DEBOUNCE_SECONDS = env.int("HEALTH_DEBOUNCE_SECONDS", default=60)
 # A manual health override lasts at most this many days; the CSM renews it if still right.
 HEALTH_OVERRIDE_MAX_DAYS = env.int("HEALTH_OVERRIDE_MAX_DAYS", default=90)
 

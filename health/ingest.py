@@ -426,6 +426,13 @@ def _store(events: list[tuple], *, by) -> IngestResult:
         if new:
             _insert_events(cursor, new, limit)
             keys = _rollup(cursor, new, limit)
+            # Events of days before today change today's score: score those accounts again soon.
+            midnight = dt.datetime.combine(timezone.localdate(), dt.time.min, tzinfo=timezone.get_default_timezone())
+            late = {e[0] for e in new if e[2] < midnight}
+            if late:
+                from .tasks import health_score_soon
+
+                health_score_soon(late)
     result = IngestResult(accepted=len(new), duplicates=len(events) - len(new))
     log.info(
         "usage ingest by %s: %d accepted, %d duplicates, %d rollup keys",

@@ -87,6 +87,10 @@ class HealthScore(models.Model):
     score = models.PositiveSmallIntegerField(_("score"))
     band = models.CharField(_("band"), max_length=10, choices=Account.HealthBand.choices)
     components = models.JSONField(_("components"), default=list, blank=True)
+    scorecard = models.ForeignKey(
+        "ScorecardVersion", verbose_name=_("scorecard version"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="scores",
+    )  # fmt: skip
     computed_at = models.DateTimeField(_("computed"), auto_now=True)
 
     class Meta:
@@ -139,8 +143,21 @@ class Alert(models.Model):
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
     status = models.CharField(_("status"), max_length=15, choices=Status.choices, default=Status.OPEN)
     reason = models.TextField(_("reason"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="alerts", help_text=_("Who must act: the account's CSM when the alert was raised."),
+    )  # fmt: skip
+    as_of = models.DateField(_("as of"), null=True, blank=True, help_text=_("The scoring date that raised it."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution = models.TextField(_("resolution note"), blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -221,3 +238,113 @@ class HealthOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}: {self.score} until {self.expires_on:%Y-%m-%d}"
+
+
+class ScorecardVersion(models.Model):
+    """One version of the health scorecard: its measures, thresholds and weights (or, for
+    a version fitted on history, coefficients). Editing makes a new version; exactly one
+    is active and scores; every score keeps the version that computed it."""
+
+    class Kind(models.TextChoices):
+        WEIGHTED = "weighted", _("Thresholds and weights")
+        FITTED = "fitted", _("Fitted on history")
+
+    number = models.PositiveIntegerField(_("version"), unique=True)
+    name = models.CharField(_("name"), max_length=150)
+    note = models.TextField(_("what changed"), blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.WEIGHTED)
+    is_active = models.BooleanField(_("active"), default=False)
+    green_from = models.PositiveSmallIntegerField(
+        _("green from"), default=70, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    yellow_from = models.PositiveSmallIntegerField(
+        _("yellow from"), default=40, validators=[MinValueValidator(0), MaxValueValidator(99)]
+    )
+    activation_measure = models.SlugField(
+        _("activation measure"), max_length=50, blank=True,
+        help_text=_("The measure whose raw value says an account is activated (using the product)."),
+    )  # fmt: skip
+    activation_threshold = models.FloatField(
+        _("activation threshold"), default=0, help_text=_("Activated once the measure's raw value reaches this.")
+    )
+    intercept = models.FloatField(_("intercept"), null=True, blank=True)
+    fit = models.JSONField(_("fit report"), default=dict, blank=True)
+    based_on = models.ForeignKey(
+        "self", verbose_name=_("based on"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("by"),
+    )  # fmt: skip
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = _("scorecard version")
+        verbose_name_plural = _("scorecard versions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="one_active_scorecard"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(yellow_from__lt=models.F("green_from")), name="scorecard_bands_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.number} {self.name}"
+
+
+class ScorecardMeasure(models.Model):
+    """One measure of a scorecard version: what is measured (kind, event type, window),
+    how its raw value maps to 0-100 (thresholds) and how much it counts (weight)."""
+
+    class Kind(models.TextChoices):
+        USAGE = "usage", _("Usage over a window")
+        USAGE_TREND = "usage_trend", _("Usage trend (window vs the window before)")
+        ACTIVE_USERS = "active_users", _("Active users per licensed seat")
+        BREADTH = "breadth", _("Breadth (distinct event types used)")
+        TOUCHES = "touches", _("Touches in the window")
+        EXEC_TOUCH = "exec_touch", _("Executive touches in the window")
+        NPS = "nps", _("Latest NPS answer")
+        CSAT = "csat", _("Latest CSAT answer")
+        COMPLAINTS = "complaints", _("Complaints in the window")
+        PLAN_OVERDUE = "plan_overdue", _("Overdue success-plan steps")
+        INVOICES_OVERDUE = "invoices_overdue", _("Overdue invoices")
+        FILE_COMPLETENESS = "file_completeness", _("Customer-file completeness")
+
+    class Per(models.TextChoices):
+        TOTAL = "total", _("in total")
+        SEAT = "seat", _("per licensed seat")
+        ACTIVE_USER = "active_user", _("per active user")
+
+    version = models.ForeignKey(ScorecardVersion, on_delete=models.CASCADE, related_name="measures")
+    key = models.SlugField(_("key"), max_length=50)
+    label = models.CharField(_("label"), max_length=150, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    event_type = models.CharField(
+        _("event type"), max_length=100, blank=True, help_text=_("Usage measures only; empty means every event type.")
+    )
+    per = models.CharField(_("counted"), max_length=12, choices=Per.choices, default=Per.TOTAL)
+    window_days = models.PositiveSmallIntegerField(
+        _("window (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    thresholds = models.JSONField(
+        _("thresholds"), default=list, blank=True,
+        help_text=_("Points (raw value, score 0-100); scores between points are interpolated."),
+    )  # fmt: skip
+    weight = models.FloatField(_("weight"), default=0, validators=[MinValueValidator(0)])
+    coefficient = models.FloatField(_("coefficient"), null=True, blank=True)
+    center = models.FloatField(_("mean on history"), null=True, blank=True)
+    scale = models.FloatField(_("spread on history"), null=True, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["version", "position", "pk"]
+        verbose_name = _("scorecard measure")
+        verbose_name_plural = _("scorecard measures")
+        constraints = [models.UniqueConstraint(fields=["version", "key"], name="one_measure_key_per_version")]
+
+    def __str__(self) -> str:
+        return self.label or self.key

@@ -100,3 +100,37 @@ class Renewal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} · {self.due_date}"
+
+
+class Invoice(models.Model):
+    """A bill sent to the customer (回款). Outstanding on day d when it fell due before d
+    and was not paid in full before d; overdue invoices lower health and raise the
+    payment_overdue alert."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invoices")
+    number = models.CharField(_("number"), max_length=50)
+    external_id = models.CharField(_("billing system ID"), max_length=100, unique=True, null=True, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    issued_on = models.DateField(_("issued on"))
+    due_date = models.DateField(_("due date"))
+    paid_amount = models.DecimalField(
+        _("paid"), max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)]
+    )
+    paid_on = models.DateField(_("paid in full on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-due_date"]
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        indexes = [models.Index(fields=["account", "due_date"]), models.Index(fields=["due_date", "paid_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(due_date__gte=models.F("issued_on")), name="invoice_due_after_issue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def outstanding_on(self, day) -> bool:
+        return self.due_date < day and (self.paid_on is None or self.paid_on >= day)
