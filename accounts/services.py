@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -287,6 +287,19 @@ def account_health_set(*, scores: dict[int, tuple[int, str]]) -> int:
     Called by the health app, which owns the scores (architecture: higher calls lower)."""
     if not scores:
         return 0
+    if connection.vendor == "postgresql":
+        # The UPDATE joined to the new values as three arrays: a CASE with a branch per
+        # account costs the ORM and the planner time that grows with every account (about
+        # 0.2 s for a scoring batch of 2,000); this stays a few milliseconds.
+        ids, values, bands = zip(*((pk, score, band) for pk, (score, band) in scores.items()), strict=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {connection.ops.quote_name(Account._meta.db_table)} AS a"
+                " SET health_score = v.score, health_band = v.band"
+                " FROM unnest(%s::bigint[], %s::smallint[], %s::varchar[]) AS v (id, score, band) WHERE a.id = v.id",
+                [list(ids), list(values), [str(b) for b in bands]],
+            )
+            return cursor.rowcount
     return Account.objects.filter(pk__in=scores).update(
         health_score=Case(
             *[When(pk=pk, then=Value(score)) for pk, (score, _band) in scores.items()], output_field=IntegerField()

@@ -87,8 +87,24 @@ def prepare(accounts: int):
     return User.objects.create(username="bench-telemetry", role=User.Role.INTEGRATION)
 
 
-def payload(chunk: int, size: int, accounts: int, now: dt.datetime, days: int = 90) -> bytes:
-    """The body of request number `chunk`: the same bytes every time it is asked for."""
+def _user_id(rng: random.Random, account: int) -> str:
+    return f"{account}-u{rng.randrange(25)}"
+
+
+def payload(
+    chunk: int,
+    size: int,
+    accounts: int,
+    now: dt.datetime,
+    days: int = 90,
+    *,
+    account_prefix: str = "BENCH-",
+    event_types: list[str] = EVENT_TYPES,
+    id_prefix: str = "bench-",
+    user_id=_user_id,
+) -> bytes:
+    """The body of request number `chunk`: the same bytes every time it is asked for.
+    bench/health.py shapes it for its own accounts and event types."""
     rng = random.Random(chunk)
     first = chunk * size
     events = []
@@ -96,25 +112,27 @@ def payload(chunk: int, size: int, accounts: int, now: dt.datetime, days: int = 
         account = rng.randrange(accounts)
         events.append(
             {
-                "account_external_id": f"BENCH-{account:05d}",
-                "event_type": EVENT_TYPES[min(int(rng.expovariate(0.35)), len(EVENT_TYPES) - 1)],
+                "account_external_id": f"{account_prefix}{account:05d}",
+                "event_type": event_types[min(int(rng.expovariate(0.35)), len(event_types) - 1)],
                 "occurred_at": (now - dt.timedelta(seconds=rng.randrange(days * 86400))).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "user_id": f"{account}-u{rng.randrange(25)}",
+                "user_id": user_id(rng, account),
                 "value": rng.choice((1, 1, 1, 2, 5, 0.5)),
-                "event_id": f"bench-{n:010d}",
+                "event_id": f"{id_prefix}{n:010d}",
             }
         )
     return json.dumps(events).encode()
 
 
 def post_all(
-    total: int, size: int, accounts: int, now: dt.datetime, days: int, by
+    total: int, size: int, accounts: int, now: dt.datetime, days: int, by, **shape
 ) -> tuple[float, list[float], int, int]:
+    """Post `total` events in requests of `size`; only the calls are timed. `shape` goes to
+    `payload`."""
     from health.ingest import usage_events_ingest_json
 
     elapsed, per_request, accepted, duplicates = 0.0, [], 0, 0
     for chunk in range((total + size - 1) // size):
-        body = payload(chunk, min(size, total - chunk * size), accounts, now, days)
+        body = payload(chunk, min(size, total - chunk * size), accounts, now, days, **shape)
         start = time.perf_counter()
         result = usage_events_ingest_json(body, by=by)
         took = time.perf_counter() - start

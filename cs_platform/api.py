@@ -38,6 +38,7 @@ def register_all() -> None:
     """Each app's api module registers its viewsets here (imported for the side effect)."""
     from accounts.api import views as accounts_views  # noqa: F401
     from handover import api as handover_api  # noqa: F401
-    from health.api import overrides, recompute, scores, surveys  # noqa: F401
+    from health.api import alerts, overrides, recompute, scores, surveys  # noqa: F401
+    from health.api import calibrate as health_calibrate_api  # noqa: F401
     from health.api import usage as health_usage_api  # noqa: F401
     from playbooks.api import paths, plans, tasks  # noqa: F401

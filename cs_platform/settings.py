@@ -181,6 +181,24 @@ KICKOFF_AFTER_DAYS = env.int("KICKOFF_AFTER_DAYS", default=5)
 # Health: accounts whose new usage events change today's score (events of earlier days)
 # are scored again this many seconds after the first batch, once for all batches in between.
 HEALTH_DEBOUNCE_SECONDS = env.int("HEALTH_DEBOUNCE_SECONDS", default=60)
+# Calibration with more observations (accounts x dates) than this runs as a Celery task.
+CALIBRATE_SYNC_LIMIT = env.int("CALIBRATE_SYNC_LIMIT", default=50000)
+# Early-warning alerts (health.alerts), evaluated after each day's scoring run:
+# renewal_risk: an open renewal due within this many days, with the band red or yellow,
+# the score down ALERT_TREND_POINTS or more over ALERT_HEALTH_DROP_DAYS, or the decision maker gone.
+ALERT_RENEWAL_WINDOW_DAYS = env.int("ALERT_RENEWAL_WINDOW_DAYS", default=90)
+ALERT_TREND_POINTS = env.int("ALERT_TREND_POINTS", default=10)
+# health_drop: the score fell this many points or more within this many days.
+ALERT_HEALTH_DROP_POINTS = env.int("ALERT_HEALTH_DROP_POINTS", default=15)
+ALERT_HEALTH_DROP_DAYS = env.int("ALERT_HEALTH_DROP_DAYS", default=30)
+# activation_overdue: not activated this many days after the first subscription started.
+ALERT_ACTIVATION_DAYS = env.int("ALERT_ACTIVATION_DAYS", default=90)
+# no_recent_touch: the tier's shortest touch cadence, or this many days for a tier without one.
+ALERT_NO_TOUCH_DAYS = env.int("ALERT_NO_TOUCH_DAYS", default=60)
+# payment_overdue: an invoice still unpaid this many days after it fell due (high after 60).
+ALERT_PAYMENT_GRACE_DAYS = env.int("ALERT_PAYMENT_GRACE_DAYS", default=15)
+# stakeholder_left: a decision maker, executive sponsor or champion left within this many days.
+ALERT_STAKEHOLDER_LEFT_DAYS = env.int("ALERT_STAKEHOLDER_LEFT_DAYS", default=30)
 # A manual health override lasts at most this many days; the CSM renews it if still right.
 HEALTH_OVERRIDE_MAX_DAYS = env.int("HEALTH_OVERRIDE_MAX_DAYS", default=90)
 

@@ -23,14 +23,16 @@ from django.utils import timezone
 from accounts.models import Account, Activity, Stakeholder
 from accounts.services import account_health_set
 from demo import customer_files
+from demo import invoices as demo_invoices
 from demo import kickoffs as demo_kickoffs
 from demo import knowhow as demo_knowhow
 from demo import plans as demo_plans
 from demo import surveys as demo_surveys
 from handover import services as handover_services
 from handover.models import Handover, HandoverTransition
-from health.models import Alert, HealthScore, UsageDaily, UsageEvent
-from health.services import alert_raise, alert_set_status, band_for, health_scores_record, usage_rollup
+from health.alerts import alerts_evaluate
+from health.models import Alert, EventType, HealthScore, UsageDaily, UsageEvent
+from health.services import alert_raise, alert_set_status, band_for, health_score_run, usage_rollup
 from people.models import Team, User
 from playbooks.models import Playbook, PlaybookRun, PlaybookStep, Task
 from playbooks.services import playbook_launch
@@ -41,7 +43,9 @@ from renewals.services import renewals_sync
 DEMO_PASSWORD = "demo12345"
 MIN_ACCOUNTS = 20
 HISTORY_DAYS = 90
-USAGE_DAYS = 45
+USAGE_DAYS = 31
+# Days before those with the daily usage rollup only (for backtests, trends and calibration).
+ROLLUP_DAYS = 165
 
 R = User.Role
 S = Account.Stage
@@ -566,6 +570,7 @@ class _Demo:
         self._create_activities()
         self._create_handovers()
         self._renewals()
+        self.invoice_counts = demo_invoices.load(self)
         self._usage()
         self._health_scores()
         self._alerts()
@@ -579,6 +584,7 @@ class _Demo:
         self.survey_counts = demo_surveys.load(self)
         # Check-in tasks of the touch cadences for the current period, as the nightly task makes them.
         self.cadence_counts = cadence_tasks_create(today=self.today)
+        self._score_history()
 
     def summary(self) -> dict:
         counts = {
@@ -604,6 +610,8 @@ class _Demo:
             "usage_daily": UsageDaily.objects.count(),
             "health_scores": HealthScore.objects.count(),
             "alerts": Alert.objects.count(),
+            "invoices": self.invoice_counts["invoices"],
+            "invoices_overdue": self.invoice_counts["invoices_overdue"],
             "playbooks": Playbook.objects.count(),
             "playbook_runs": PlaybookRun.objects.count(),
             "tasks": Task.objects.count(),
@@ -1311,18 +1319,24 @@ class _Demo:
         Renewal.objects.bulk_create(past, batch_size=1000)
 
     def _usage(self) -> None:
-        """Events for the last 45 days, following each account's health path."""
-        rng, today = self.rng, self.today
+        """Usage following each account's health path: raw events for the last USAGE_DAYS
+        days (rolled up by the service), and for the ROLLUP_DAYS before them the daily
+        rollup directly (what scoring reads), so backtests and trends have history."""
+        rng = self.rng
         tz, now = self.tz, self.now
-        objs = []
+        objs, older = [], {}
         first = self._ago(USAGE_DAYS - 1)
+        oldest = self._ago(USAGE_DAYS + ROLLUP_DAYS - 1)
         for plan in self.plans:
             if plan.stage == S.CHURNED:
                 continue
-            base = 1.5 * (plan.employees / 20) ** 0.35
+            earliest = min(plan.series)
             n = 0
-            for day, score in plan.series.items():
-                if day < first:
+            day = max(oldest, plan.start)
+            while day <= self.today:
+                score = plan.series.get(day, plan.series[earliest] if day < earliest else None)
+                if score is None:
+                    day += dt.timedelta(days=1)
                     continue
                 if plan.stage == S.HANDOVER:
                     factor = 0.1
@@ -1331,28 +1345,50 @@ class _Demo:
                 else:
                     factor = 1.0
                 weekday = 0.25 if day.weekday() >= 5 else 1.0
-                lam = base * (0.2 + 0.95 * score / 100) * factor * weekday
-                pool = max(2, round(plan.seats * (0.1 + 0.6 * score / 100)))
-                for _e in range(_poisson(rng, lam)):
+                # Healthy customers use more, with more of their licensed people, across more features.
+                pool = max(2, round(plan.seats * (0.04 + 0.6 * (score / 100) ** 1.5)))
+                lam = pool * 0.35 * (score / 100) * factor * weekday
+                kinds = max(2, min(len(EVENT_TYPES), round(score / 18)))
+                count = _poisson(rng, lam)
+                if day < first:  # the rollup row directly: counts split by type, expected distinct users
+                    for kind, k in zip(EVENT_TYPES, _split(count, EVENT_WEIGHTS[:kinds]), strict=False):
+                        if k:
+                            users = round(pool * (1 - (1 - 1 / pool) ** k))
+                            value = round(k * math.exp(8.5), 2) if kind == "order_created" else float(k)
+                            older[(plan.pk, day, kind)] = (k, value, max(1, users))
+                    day += dt.timedelta(days=1)
+                    continue
+                for _e in range(count):
+                    kind = rng.choices(EVENT_TYPES[:kinds], EVENT_WEIGHTS[:kinds])[0]
+                    user = f"u{rng.randint(1, pool)}"
+                    value = round(rng.lognormvariate(8, 1), 2) if kind == "order_created" else 1
                     at = dt.datetime.combine(
                         day, dt.time(rng.choice(WORK_HOURS), rng.randrange(60), rng.randrange(60)), tzinfo=tz
                     )
                     if at > now:
                         continue
-                    kind = rng.choices(EVENT_TYPES, EVENT_WEIGHTS)[0]
                     n += 1
                     objs.append(
                         UsageEvent(
                             account_id=plan.pk,
                             event_type=kind,
                             occurred_at=at,
-                            user_id=f"u{rng.randint(1, pool)}",
-                            value=round(rng.lognormvariate(8, 1), 2) if kind == "order_created" else 1,
+                            user_id=user,
+                            value=value,
                             event_id=f"demo-{plan.pk}-{n}",
                         )
                     )
+                day += dt.timedelta(days=1)
         UsageEvent.objects.bulk_create(objs, batch_size=5000)
-        usage_rollup(day_from=first, day_to=today)
+        usage_rollup(day_from=first, day_to=self.today)
+        UsageDaily.objects.bulk_create(
+            [
+                UsageDaily(account_id=pk, day=day, event_type=kind, events=e, value_sum=v, distinct_users=u)
+                for (pk, day, kind), (e, v, u) in older.items()
+            ],
+            batch_size=5000,
+        )
+        EventType.objects.bulk_create([EventType(name=name) for name in EVENT_TYPES], ignore_conflicts=True)
 
     def _components(self, plan: _Plan, value: int, noise: bool) -> tuple[int, list[dict]]:
         rng = self.rng
@@ -1387,9 +1423,18 @@ class _Demo:
                 scores = {p.pk: self._components(p, p.series[day], noise=True) for p in live if day in p.series}
             for pk, (score, _c) in scores.items():
                 self.by_pk[pk].series[day] = score
-            health_scores_record(as_of=day, scores=scores)
-        if today < timezone.localdate():  # the service sets the current band only for today
-            account_health_set(scores={pk: (s, band_for(s)) for pk, (s, _c) in final.items()})
+        # The story's band until the real engine scores the history (_score_history); the
+        # survey answers follow it.
+        account_health_set(scores={pk: (s, band_for(s)) for pk, (s, _c) in final.items()})
+
+    def _score_history(self) -> None:
+        """The real scoring engine over the history, as the nightly task and a backtest
+        would have scored it: every week for the last 12 weeks, then every day of the last
+        one, with the default scorecard; then the early-warning rules for today."""
+        days = sorted({self._ago(d) for d in range(7)} | {self._ago(d) for d in range(7, HISTORY_DAYS, 7)})
+        for day in days:
+            health_score_run(as_of=day)
+        self.alerts_real = alerts_evaluate(as_of=self.today)
 
     def _alerts(self) -> None:
         rng, today, n = self.rng, self.today, self.n
@@ -1453,16 +1498,6 @@ class _Demo:
                 reason = "No call, meeting or visit recorded in the last 60 days"
             severity = Alert.Severity.MEDIUM if p.tier != Account.Tier.STANDARD else Alert.Severity.LOW
             wanted.append((p, AT.NO_RECENT_TOUCH, severity, reason, self._ago(rng.randint(1, 10))))
-
-        billable = [p for p in plans if p.stage not in (S.HANDOVER, S.KICKOFF)]
-        for p in rng.sample(billable, max(1, round(n * 0.015))):
-            days = rng.randint(20, 75)
-            amount = p.mrr * rng.choice([3, 12])
-            reason = (
-                f"Invoice INV-{today.year}-{rng.randint(100, 9999):04d} of {amount:,.0f} CNY is {days} days overdue"
-            )
-            severity = Alert.Severity.HIGH if days > 60 else Alert.Severity.MEDIUM
-            wanted.append((p, AT.PAYMENT_OVERDUE, severity, reason, self._ago(rng.randint(1, 20))))
 
         for p in plans:
             for c in p.contacts:

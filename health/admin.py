@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from .models import Alert, EventType, HealthOverride, HealthScore, SurveyResponse, UsageDaily, UsageEvent
+from .models import (
+    Alert,
+    EventType,
+    HealthOverride,
+    HealthScore,
+    ScorecardMeasure,
+    ScorecardVersion,
+    SurveyResponse,
+    UsageDaily,
+    UsageEvent,
+)
 
 
 @admin.register(UsageEvent)
@@ -64,3 +74,29 @@ class HealthOverrideAdmin(admin.ModelAdmin):
     search_fields = ["account__name", "reason"]
     raw_id_fields = ["account", "created_by"]
     date_hierarchy = "created_at"
+
+
+class ScorecardMeasureInline(admin.TabularInline):
+    model = ScorecardMeasure
+    extra = 0
+    fields = ["position", "key", "label", "kind", "event_type", "per", "window_days", "thresholds", "weight",
+              "coefficient", "center", "scale"]  # fmt: skip
+
+
+@admin.register(ScorecardVersion)
+class ScorecardVersionAdmin(admin.ModelAdmin):
+    """Managers edit scorecards in the app (/health/scorecards/), where saving makes a new
+    version; the admin is for looking and for repairs."""
+
+    list_display = ["number", "name", "kind", "is_active", "created_by", "created_at", "activated_at"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "note"]
+    inlines = [ScorecardMeasureInline]
+
+
+@admin.register(ScorecardMeasure)
+class ScorecardMeasureAdmin(admin.ModelAdmin):
+    list_display = ["version", "position", "key", "kind", "event_type", "window_days", "weight", "coefficient"]
+    list_filter = ["kind"]
+    list_select_related = ["version"]
+    search_fields = ["key", "label"]

@@ -106,15 +106,34 @@ class HealthScore(models.Model):
         return f"{self.account} {self.as_of}: {self.score}"
 
     def explained(self) -> list[dict]:
-        """The components with a readable label and the weight as a percentage."""
-        return [
-            {
+        """The components for people: a readable label in the current language, the raw
+        value (None: no data, left out of the score), the measure's 0-100 score, its weight
+        as a percentage and the points it adds to the total, with the two measures that
+        cost the most points marked."""
+        from .scoring import measure_label
+
+        fitted = any("contribution" in c for c in self.components)
+        rows = []
+        for c in self.components:
+            weight = float(c.get("weight") or 0)
+            s = c.get("score")
+            row = {
                 **c,
-                "label": MEASURE_LABELS.get(c.get("measure"), str(c.get("measure", "")).replace("_", " ")),
-                "weight_pct": round(float(c.get("weight") or 0) * 100),
+                "label": measure_label(c) if c.get("kind") else MEASURE_LABELS.get(c.get("measure"), c.get("measure")),
+                "missing": c.get("raw_value") is None,
+                "weight_pct": None if fitted else round(weight * 100),
+                "points": (s if fitted else round(weight * s, 1)) if s is not None else None,
+                "lost": 0 if s is None else (-s if fitted else weight * (100 - s)),
             }
-            for c in self.components
-        ]
+            rows.append(row)
+        worst = sorted((r for r in rows if r["lost"] > 0.5), key=lambda r: r["lost"], reverse=True)[:2]
+        for r in worst:
+            r["drag"] = True
+        return rows
+
+    @property
+    def is_fitted(self) -> bool:
+        return any("contribution" in c for c in self.components)
 
 
 class Alert(models.Model):

@@ -15,16 +15,16 @@ P = ScorecardMeasure.Per
 # Works on any event types: usage counts every event unless a measure names one.
 DEFAULT_MEASURES = [
     {"key": "usage_per_seat", "kind": K.USAGE, "per": P.SEAT, "window_days": 30, "weight": 25,
-     "thresholds": [[0, 0], [2, 40], [10, 80], [20, 100]]},
+     "thresholds": [[0, 0], [1, 40], [3, 80], [6, 100]]},
     {"key": "usage_trend", "kind": K.USAGE_TREND, "window_days": 30, "weight": 15,
-     "thresholds": [[-50, 0], [-20, 40], [0, 70], [20, 100]]},
+     "thresholds": [[-50, 0], [-20, 30], [0, 60], [20, 100]]},
     {"key": "active_users", "kind": K.ACTIVE_USERS, "window_days": 30, "weight": 20,
-     "thresholds": [[0, 0], [0.1, 30], [0.3, 70], [0.5, 100]]},
+     "thresholds": [[0, 0], [0.05, 40], [0.12, 80], [0.25, 100]]},
     {"key": "breadth", "kind": K.BREADTH, "window_days": 30, "weight": 10,
-     "thresholds": [[0, 0], [1, 30], [3, 80], [5, 100]]},
+     "thresholds": [[0, 0], [1, 20], [3, 60], [5, 100]]},
     {"key": "touches", "kind": K.TOUCHES, "window_days": 90, "weight": 10,
-     "thresholds": [[0, 0], [1, 50], [3, 100]]},
-    {"key": "exec_touch", "kind": K.EXEC_TOUCH, "window_days": 90, "weight": 5, "thresholds": [[0, 30], [1, 100]]},
+     "thresholds": [[0, 0], [1, 40], [3, 100]]},
+    {"key": "exec_touch", "kind": K.EXEC_TOUCH, "window_days": 90, "weight": 5, "thresholds": [[0, 0], [1, 100]]},
     {"key": "nps", "kind": K.NPS, "window_days": 180, "weight": 10,
      "thresholds": [[0, 0], [6, 40], [8, 80], [10, 100]]},
     {"key": "complaints", "kind": K.COMPLAINTS, "window_days": 90, "weight": 5,
@@ -55,7 +55,7 @@ def active_version() -> ScorecardVersion:
                 ),
                 measures=DEFAULT_MEASURES,
                 activation_measure="active_users",
-                activation_threshold=0.1,
+                activation_threshold=0.05,
             )
             return version_activate(version=version)
     except IntegrityError:  # another process made it first

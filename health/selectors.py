@@ -22,7 +22,9 @@ def my_open_alerts(*, user) -> QuerySet[Alert]:
 
 
 def score_history(*, user, account: Account, since: dt.date) -> QuerySet[HealthScore]:
-    return restrict(HealthScore.objects.filter(account=account, as_of__gte=since), user).order_by("as_of")
+    return restrict(
+        HealthScore.objects.filter(account=account, as_of__gte=since).select_related("scorecard"), user
+    ).order_by("as_of")
 
 
 def usage_by_day(*, user, account: Account, since: dt.date) -> list[dict]:

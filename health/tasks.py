@@ -8,6 +8,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from . import services
+from .calibration import health_calibrate_task  # noqa: F401  (registered with the worker here)
 
 RETRY = {"acks_late": True, "autoretry_for": (DatabaseError, BrokerError), "retry_backoff": True, "max_retries": 5}
 

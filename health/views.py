@@ -10,10 +10,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import account_get
 from cs_platform.access import can_change
-from cs_platform.pages import add_service_errors, is_htmx, paginate, querystring_without
+from cs_platform.pages import add_service_errors, is_htmx
 
 from . import overrides, selectors, surveys
-from .filters import AlertFilter
 from .forms import HealthOverrideForm, SurveyResponseForm
 from .services import band_for
 
@@ -39,6 +38,7 @@ def _panel(request, account, *, survey_form=None, override_form=None, done: str 
         {
             "account": account,
             "latest": history[-1] if history else None,
+            "trend": _trend(history),
             "alerts": alerts,
             "override": override,
             "override_band": band_for(override.score) if override else None,
@@ -55,6 +55,17 @@ def _panel(request, account, *, survey_form=None, override_form=None, done: str 
             },
         },
     )
+
+
+def _trend(history: list) -> int | None:
+    """Points gained or lost since the score nearest to 30 days before the latest."""
+    if len(history) < 2:
+        return None
+    latest = history[-1]
+    target = latest.as_of - dt.timedelta(days=30)
+    earlier = [h for h in history if h.as_of <= target]
+    base = earlier[-1] if earlier else None
+    return None if base is None or (target - base.as_of).days > 7 else latest.score - base.score
 
 
 def _answer(request, account, *, done: str, **forms):
@@ -123,23 +134,3 @@ def override_end(request, pk: int, override_pk: int):
         raise PermissionDenied
     overrides.health_override_end(override=override, by=request.user)
     return _answer(request, account, done=_("Override removed."))
-
-
-@login_required
-def my_alerts(request):
-    """Fragment for My work."""
-    alerts = selectors.my_open_alerts(user=request.user)[:10]
-    return render(request, "health/_my_alerts.html", {"alerts": alerts})
-
-
-@login_required
-def alert_list(request):
-    params = request.GET.copy()
-    params.setdefault("status", "open")
-    filterset = AlertFilter(params, queryset=selectors.alert_list(user=request.user))
-    alerts = filterset.qs.order_by("-created_at") if filterset.is_valid() else filterset.queryset.none()
-    return render(
-        request,
-        "health/alert_list.html",
-        {"filter": filterset, "page": paginate(request, alerts), "querystring": querystring_without(request, "page")},
-    )

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Product, Renewal, Subscription
+from .models import Invoice, Product, Renewal, Subscription
 
 
 @admin.register(Product)
@@ -28,3 +28,13 @@ class RenewalAdmin(admin.ModelAdmin):
     search_fields = ["account__name"]
     date_hierarchy = "due_date"
     autocomplete_fields = ["account", "owner"]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ["number", "account", "amount", "issued_on", "due_date", "paid_amount", "paid_on"]
+    list_filter = ["paid_on"]
+    list_select_related = ["account"]
+    search_fields = ["number", "external_id", "account__name"]
+    date_hierarchy = "due_date"
+    autocomplete_fields = ["account"]

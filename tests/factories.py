@@ -9,7 +9,7 @@ from handover.models import Handover
 from health.models import Alert, HealthScore, UsageEvent
 from people.models import Team, User
 from playbooks.models import Playbook, PlaybookStep, Task
-from renewals.models import Product, Renewal, Subscription
+from renewals.models import Invoice, Product, Renewal, Subscription
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
@@ -170,3 +170,14 @@ class HandoverFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(AccountFactory, lifecycle_stage=Account.Stage.HANDOVER)
     sales_owner = factory.SubFactory(UserFactory, role=User.Role.SALES, team=None)
     deal_summary = "200 seats of CRM Pro, 3-year contract"
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invoice
+
+    account = factory.SubFactory(AccountFactory)
+    number = factory.Sequence(lambda n: f"INV-{n:04d}")
+    amount = Decimal("12000.00")
+    due_date = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=40))
+    issued_on = factory.LazyAttribute(lambda i: i.due_date - dt.timedelta(days=30))

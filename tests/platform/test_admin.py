@@ -46,6 +46,9 @@ def test_every_changelist_and_change_page_opens(client, admin_user):
         UsageEventFactory,
     ):
         factory()
+    from health.scorecards import active_version
+
+    active_version()  # a scorecard version with its measures
     client.force_login(admin_user)
     for app in OUR_APPS:
         for model in apps.get_app_config(app).get_models():
