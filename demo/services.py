@@ -31,6 +31,7 @@ from demo import surveys as demo_surveys
 from handover import services as handover_services
 from handover.models import Handover, HandoverTransition
 from health.alerts import alerts_evaluate
+from health.calibration import calibrate
 from health.models import Alert, EventType, HealthScore, UsageDaily, UsageEvent
 from health.services import alert_raise, alert_set_status, band_for, health_score_run, usage_rollup
 from people.models import Team, User
@@ -265,6 +266,16 @@ NEXT_STEPS = [
     "约高层拜访时间", "Share a best practice from a similar customer", "Confirm the renewal budget",
     "更新客户档案 (一客一档)", "Book a training for the new branch", "Check usage again in two weeks", "", "",
 ]  # fmt: skip
+
+# What CSMs wrote when they resolved an alert of each type.
+ALERT_RESOLUTIONS = {
+    Alert.Type.RENEWAL_RISK: ["Met the decision maker; renewal budget confirmed.", "续约方案已与客户确认，风险解除。"],
+    Alert.Type.HEALTH_DROP: ["Usage back after the ERP migration finished.", "培训后使用量已恢复。"],
+    Alert.Type.ACTIVATION_OVERDUE: ["Second training done; 40% of users active now.", "项目上线，核心用户已开始使用。"],
+    Alert.Type.NO_RECENT_TOUCH: ["Monthly call held.", "已电话回访。"],
+    Alert.Type.PAYMENT_OVERDUE: ["Paid after finance approved the PO.", "客户财务已付款。"],
+    Alert.Type.STAKEHOLDER_LEFT: ["Met the successor; relationship handed over.", "已拜访新任负责人。"],
+}
 
 # measure, weight: what a score is made of (weights sum to 1)
 MEASURES = [
@@ -1434,7 +1445,34 @@ class _Demo:
         days = sorted({self._ago(d) for d in range(7)} | {self._ago(d) for d in range(7, HISTORY_DAYS, 7)})
         for day in days:
             health_score_run(as_of=day)
-        self.alerts_real = alerts_evaluate(as_of=self.today)
+        # The rules as the nightly run evaluated them a week ago and today; since then the
+        # owners worked on part of last week's alerts.
+        rng = self.rng
+        week_ago = self._ago(7)
+        for day in (week_ago, self.today):
+            alerts_evaluate(as_of=day)
+        raised = list(Alert.objects.filter(as_of__isnull=False).select_related("account", "owner").order_by("pk"))
+        for alert in raised:
+            alert.created_at = self._at(alert.as_of, hour=rng.randint(1, 6))
+            if alert.as_of != week_ago or not alert.owner:
+                continue
+            roll = rng.random()
+            if roll < 0.35:
+                note = rng.choice(ALERT_RESOLUTIONS[alert.type])
+                alert_set_status(alert=alert, status=Alert.Status.RESOLVED, by=alert.owner, resolution=note)
+                alert.resolved_at = self._at(week_ago + dt.timedelta(days=rng.randint(1, 6)))
+            elif roll < 0.6:
+                alert_set_status(alert=alert, status=Alert.Status.ACKNOWLEDGED, by=alert.owner)
+                alert.acknowledged_at = self._at(week_ago + dt.timedelta(days=rng.randint(0, 3)))
+        Alert.objects.bulk_update(raised, ["created_at", "resolved_at", "acknowledged_at"])
+        # A version fitted on the history, waiting for a manager to review and activate it.
+        manager = User.objects.filter(role=User.Role.MANAGER).order_by("pk").first()
+        try:
+            self.fitted = calibrate(
+                train_start=self._ago(190), train_end=self._ago(100), horizon_days=60, activate=False, by=manager
+            )
+        except ValidationError:  # a small demo may have too little churn in its history to learn from
+            self.fitted = None
 
     def _alerts(self) -> None:
         rng, today, n = self.rng, self.today, self.n

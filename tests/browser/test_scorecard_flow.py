@@ -65,7 +65,7 @@ def test_manager_changes_a_weight_recomputes_and_sees_the_score_explained(page, 
     panel = page.locator("#health-panel")
     panel.locator("table.explain").wait_for()
     assert f"Scorecard v{v2.number} Usage first" in panel.inner_text()
-    usage_row = panel.locator("table.explain tbody tr", has_text="all events per licensed seat")
+    usage_row = panel.locator("table.explain tbody tr", has_text="All events per licensed seat")
     cells = usage_row.locator("td")
     assert cells.nth(1).inner_text() == "6"  # 60 events over 10 seats in the last 30 days
     total = sum(m.weight for m in v2.measures.all())

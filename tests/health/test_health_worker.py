@@ -6,6 +6,7 @@ import datetime as dt
 import time
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from cs_platform.celery import app as celery_app
@@ -21,6 +22,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def health_on_worker(worker_queue, settings):  # noqa: F811
     """Send the health task to the test worker's own queue; a short debounce."""
     settings.HEALTH_DEBOUNCE_SECONDS = 1
+    cache.clear()  # no debounce key left by an earlier test
     routes = celery_app.conf.task_routes
     celery_app.conf.task_routes = {"health.tasks.health_score_task": {"queue": worker_queue}}
     _reroute()

@@ -111,7 +111,7 @@ def test_list_and_detail_show_versions_and_measures_to_everyone(client, request,
     [row] = page.context["page"].object_list
     assert (row.measure_count, row.score_count) == (2, 2)
     assert [r["weight_pct"] for r in page.context["active_rows"]] == ["75", "25"]
-    assert "login per licensed seat, last 30 days" in html  # the readable label
+    assert "Login per licensed seat, last 30 days" in html  # the readable label
     assert 'href="/health/scorecards/"' in html and "Scorecards</a>" in html  # in the main navigation
 
     detail = client.get(detail_url(v1))
