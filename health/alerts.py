@@ -70,7 +70,8 @@ def alerts_evaluate(*, as_of: dt.date, account_ids: Iterable[int] | None = None)
     if not facts:
         return created
     cadence = _cadence_days()
-    activation = _activation()
+    with translation.override(settings.LANGUAGE_CODE):
+        activation = _activation()  # its label goes into reasons, in the platform's language
     unresolved = set(
         Alert.objects.filter(account__in=scope.values("pk"))
         .exclude(status=Alert.Status.RESOLVED)

@@ -42,7 +42,7 @@ class CalibrateSerializer(serializers.Serializer):
 class CalibrationFiguresSerializer(serializers.Serializer):
     auc = serializers.FloatField(help_text=_("ROC AUC of the risk against churn on the holdout (0.5 is chance)."))
     top_decile_lift = serializers.FloatField(
-        help_text=_("Churn rate of the riskiest 10% of holdout observations over the overall churn rate.")
+        help_text=_("Churn rate of the riskiest tenth of holdout observations over the overall churn rate.")
     )
 
 
