@@ -44,6 +44,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/health.py
 
 clean-var:
 	rm -rf var/broker var/celerybeat-schedule*

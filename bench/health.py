@@ -59,6 +59,9 @@ def configure() -> str:
             "SECURE_SSL_REDIRECT": "false",
             "STATIC_MANIFEST": "false",
             "LOG_LEVEL": "WARNING",
+            # Late events queue a rescoring task; in memory it goes away with the process
+            # instead of waiting in the dev broker for the next `make run`.
+            "CELERY_BROKER_URL": "memory://",
         }
     )
     return url
@@ -110,6 +113,7 @@ def _recreate(settings_dict) -> None:
 def prepare(shape: dict, regenerate: bool) -> None:
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
 
     marker = None if regenerate else _generated(connection.settings_dict, shape)
     if marker is None:
@@ -130,8 +134,8 @@ def prepare(shape: dict, regenerate: bool) -> None:
             f"CREATE TABLE {MARKER} (accounts integer, events bigint, days integer, generated_on date, seconds float)"
         )
         cur.execute(
-            f"INSERT INTO {MARKER} VALUES (%s, %s, %s, current_date, %s)",
-            [shape["accounts"], shape["events"], shape["days"], seconds],
+            f"INSERT INTO {MARKER} VALUES (%s, %s, %s, %s, %s)",
+            [shape["accounts"], shape["events"], shape["days"], timezone.localdate(), seconds],
         )
     print(f"data: generated in {seconds:.1f} s (not a target)")
 
@@ -149,7 +153,7 @@ class _Step:
 
     def __exit__(self, *exc):
         if exc[0] is None:
-            print(f"  {self.label:<44}{time.perf_counter() - self.start:>7.1f} s", flush=True)
+            print(f"  {self.label:<52}{time.perf_counter() - self.start:>7.1f} s", flush=True)
 
 
 def _drop_secondary(cur, table: str) -> list[str]:
@@ -352,38 +356,58 @@ def generate(*, accounts: int, events: int, days: int) -> None:
 # ------------------------------------------------------------------ measurements
 
 
-def measure_floor(as_of: dt.date, span: int, repeat: int = 3) -> tuple[float, int]:
-    """The bare aggregate over the rollup rows of the window scoring reads: (median s, rows)."""
-    from django.db import connection
+def measure_floor(as_of: dt.date, span: int, repeat: int = 5) -> tuple[float, float, int]:
+    """The bare aggregate over the rollup rows of the window scoring reads, executed and
+    fetched: median seconds with the server's settings, median seconds with the settings
+    scoring gives its own reads (health.scoring.tune_for_aggregates), rows."""
+    from django.db import connection, transaction
+
+    from health.scoring import tune_for_aggregates
 
     sql = (
         "SELECT account_id, event_type, sum(events), max(distinct_users) FROM health_usagedaily"
         " WHERE day >= %s AND day < %s GROUP BY 1, 2"
     )
     params = [as_of - dt.timedelta(days=span), as_of]
-    times, rows = [], 0
-    with connection.cursor() as cur:
-        cur.execute(sql, params)  # warm the cache
-        cur.fetchall()
-        for _ in range(repeat):
-            start = time.perf_counter()
-            cur.execute(sql, params)
-            rows = len(cur.fetchall())
-            times.append(time.perf_counter() - start)
-    return statistics.median(times), rows
+    medians, rows = [], 0
+    for tuned in (False, True):
+        times = []
+        with transaction.atomic(), connection.cursor() as cur:
+            if tuned:
+                tune_for_aggregates()
+            cur.execute(sql, params)  # warm the cache
+            cur.fetchall()
+            for _ in range(repeat):
+                start = time.perf_counter()
+                cur.execute(sql, params)
+                rows = len(cur.fetchall())
+                times.append(time.perf_counter() - start)
+        medians.append(statistics.median(times))
+    return medians[0], medians[1], rows
 
 
-def measure_scoring(as_of: dt.date) -> tuple[float, int, int]:
+def measure_scoring(as_of: dt.date) -> tuple[float, int, int, float]:
+    """The day's first full run: today's scores are deleted and the accounts' current
+    score cleared first (untimed), so that every run of the bench inserts the scores and
+    updates every account, as the daily run does. Returns seconds, accounts, statements
+    and the seconds spent executing them."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from accounts.models import Account
+    from health.models import HealthScore
     from health.services import health_score_run
 
+    HealthScore.objects.filter(as_of=as_of).delete()
+    Account.objects.update(health_score=None)
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE health_healthscore")
+        cur.execute("VACUUM ANALYZE accounts_account")
     with CaptureQueriesContext(connection) as queries:
         start = time.perf_counter()
         scored = health_score_run(as_of=as_of)
         seconds = time.perf_counter() - start
-    return seconds, scored, len(queries)
+    return seconds, scored, len(queries), sum(float(q["time"]) for q in queries.captured_queries)
 
 
 def _naive_raws(account, as_of: dt.date, card) -> dict:
@@ -594,31 +618,41 @@ def main() -> int:
     import django
 
     django.setup()
+    import psycopg2
     from django.utils import timezone
 
     from health.scorecards import active_version
     from health.scoring import USAGE_KINDS, Card, K
 
     print(f"\n== health at scale: {url.rsplit('/', 1)[-1]}, PostgreSQL")
-    prepare({"accounts": args.accounts, "events": args.events, "days": args.days}, args.regenerate)
+    try:
+        prepare({"accounts": args.accounts, "events": args.events, "days": args.days}, args.regenerate)
+    except psycopg2.OperationalError as error:
+        print(f"bench/health.py needs PostgreSQL ({url}): {error}".strip())
+        return 1
     as_of = timezone.localdate()
     card = Card.of(active_version())
     usage = [m for m in card.measures if m.kind in USAGE_KINDS]
     span = max(m.window_days * (2 if m.kind == K.USAGE_TREND else 1) for m in usage)  # what scoring reads
 
-    floor, floor_rows = measure_floor(as_of, span)
-    scoring, scored, statements = measure_scoring(as_of)
+    floor_default, floor_tuned, floor_rows = measure_floor(as_of, span)
+    floor = min(floor_default, floor_tuned)
+    scoring, scored, statements, in_sql = measure_scoring(as_of)
     naive, sampled, naive_queries, agree = measure_naive(as_of, args.sample)
     naive_scaled = naive * scored / sampled
     ingest, per_request, accepted = measure_ingestion(args.requests, 10_000, args.accounts)
     rate = accepted / ingest
 
-    ok_ingest, ok_scoring, ok_ratio = rate >= TARGET_INGEST, scoring <= TARGET_SCORING, scoring / floor <= 3
+    ok_ingest, ok_scoring = rate >= TARGET_INGEST, scoring <= TARGET_SCORING
+    ok_ratio = scoring / floor <= TARGET_FLOOR_RATIO
     print(
         f"(a) ingestion      {rate:>10,.0f} events/s  ({accepted:,} new events in {args.requests} requests, "
         f"{ingest:.2f} s; median request {statistics.median(per_request):.2f} s)"
     )
-    print(f"(b) scoring        {scoring:>10.2f} s         ({scored:,} accounts as of {as_of}, {statements} statements)")
+    print(
+        f"(b) scoring        {scoring:>10.2f} s         ({scored:,} accounts as of {as_of}, {statements} statements "
+        f"executing in {in_sql:.2f} s)"
+    )
     print(
         f"(c) naive, scaled  {naive_scaled:>10.2f} s         ({sampled} accounts in {naive:.2f} s, "
         f"x{scored / sampled:.0f};"
@@ -626,8 +660,9 @@ def main() -> int:
         f"{agree}/{sampled})"
     )
     print(
-        f"(d) floor          {floor:>10.2f} s         (one aggregate over the {span}-day window: "
-        f"{floor_rows:,} account x event type rows)"
+        f"(d) floor          {floor:>10.2f} s         (one aggregate over the {span}-day window, "
+        f"{floor_rows:,} account x event type rows: {floor_default:.2f} s with the server's settings, "
+        f"{floor_tuned:.2f} s with those scoring uses; the faster counts)"
     )
     print(f"ratios: scoring / floor x{scoring / floor:.1f}; naive scaled / scoring x{naive_scaled / scoring:.0f}")
     print(f"target  ingestion >= {TARGET_INGEST:,} events/s: {_verdict(ok_ingest)} (x{rate / TARGET_INGEST:.2f})")

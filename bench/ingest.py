@@ -51,6 +51,9 @@ def configure() -> None:
             "SECURE_SSL_REDIRECT": "false",
             "STATIC_MANIFEST": "false",
             "LOG_LEVEL": "WARNING",
+            # Late events queue a rescoring task; in memory it goes away with the process
+            # instead of waiting in the dev broker for the next `make run`.
+            "CELERY_BROKER_URL": "memory://",
         }
     )
 

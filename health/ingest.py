@@ -101,6 +101,15 @@ def usage_events_ingest_json(body: bytes, *, by=None) -> IngestResult:
 
 def _text(value, *, required: bool) -> tuple[str | None, str | None]:
     """(text, None) or (None, error message) for an identifier-like string field."""
+    if (
+        type(value) is str  # the usual case, decided in a few C calls: what the checks below would keep as is
+        and value.isascii()
+        and 0 < len(value) <= MAX_TEXT
+        and not value[0].isspace()
+        and not value[-1].isspace()
+        and "\x00" not in value
+    ):
+        return value, None
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     elif value is None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count, F, Lookup, Max, Q, Sum
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from accounts.models import TOUCH_KINDS, Account, Activity, Stakeholder
@@ -476,6 +477,10 @@ def _score_fitted(card: Card, raws: dict) -> tuple[int, list[dict]]:
 def measure_label(component: dict) -> str:
     """A component's readable name in the current language: the manager's label when one
     was given, else one built from what it measures."""
+    return capfirst(_measure_label(component))
+
+
+def _measure_label(component: dict) -> str:
     if component.get("label"):
         return component["label"]
     kind = component.get("kind")

@@ -81,25 +81,32 @@ def health_scores_record(*, as_of: dt.date, scores: dict[int, tuple[int, list]],
     version_id = card.pk if card else None
     connection = connections[router.db_for_write(HealthScore)]
     if scores and connection.vendor == "postgresql":
-        # One statement whatever the number of scores: the rows travel as one JSON document
-        # that the server parses once. bulk_create builds a model, adapts seven parameters
-        # and encodes the components separately for each row, which cost more than the
-        # database work (about 0.3 s for a batch of 2,000).
-        rows = [{"a": pk, "s": s, "b": band(s), "c": components} for pk, (s, components) in scores.items()]
+        # The statement bulk_create sends (the rows as arrays, unnested), without building
+        # a model and preparing seven fields for each row: that cost more than the database
+        # work (about 0.3 s for a batch of 2,000). The components are encoded as
+        # JSONField does; the server parses each on its own, which is several times faster
+        # than parsing one document with every row.
+        encode = json.JSONEncoder(check_circular=False).encode  # json.dumps, without looking for cycles
+        ids, values, bands, documents = [], [], [], []
+        for pk, (s, components) in scores.items():
+            ids.append(pk)
+            values.append(s)
+            bands.append(str(band(s)))
+            documents.append(encode(components))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {connection.ops.quote_name(HealthScore._meta.db_table)}"
                 " (account_id, as_of, score, band, components, scorecard_id, computed_at)"
-                " SELECT r.a, %s, r.s, r.b, r.c, %s, %s"
-                " FROM jsonb_to_recordset(%s::jsonb) AS r (a bigint, s smallint, b varchar, c jsonb)"
+                " SELECT r.a, %s, r.s, r.b, r.c::jsonb, %s, %s"
+                " FROM unnest(%s::bigint[], %s::smallint[], %s::varchar[], %s::text[]) AS r (a, s, b, c)"
                 " ON CONFLICT (account_id, as_of) DO UPDATE SET score = excluded.score, band = excluded.band,"
                 " components = excluded.components, scorecard_id = excluded.scorecard_id,"
                 " computed_at = excluded.computed_at",
-                [as_of, version_id, timezone.now(), json.dumps(rows)],
+                [as_of, version_id, timezone.now(), ids, values, bands, documents],
             )
         if as_of >= timezone.localdate():
-            account_health_set(scores={r["a"]: (r["s"], r["b"]) for r in rows})
-        return len(rows)
+            account_health_set(scores=dict(zip(ids, zip(values, bands, strict=True), strict=True)))
+        return len(ids)
     objs = [
         HealthScore(account_id=pk, as_of=as_of, score=s, band=band(s), components=components, scorecard_id=version_id)
         for pk, (s, components) in scores.items()
@@ -128,9 +135,11 @@ def health_score_run(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Score every account active on `as_of` (default today) with the active scorecard,
-    or only `account_ids` among them. Set-based: per batch of accounts a fixed number of
-    statements, committed atomically; re-running a date replaces its scores, so retries
-    and duplicate deliveries are harmless. Returns how many accounts were scored."""
+    or only `account_ids` among them. Set-based: a fixed number of statements to read the
+    measures of up to SCORING_READ_SIZE accounts, and per batch of `batch_size` accounts
+    a fixed number to write, committed atomically; re-running a date replaces its scores,
+    so retries and duplicate deliveries are harmless. Returns how many accounts were
+    scored."""
     as_of = as_of or timezone.localdate()
     card = Card.of(version or active_version())
     ids = active_account_ids(as_of)
