@@ -45,7 +45,8 @@ def test_csm_visits_every_section_and_switches_to_chinese(page, data, csm):
     page.wait_for_selector("text=Logins fell 45% in 30 days")  # the alerts panel loaded by HTMX
 
     for link, heading in [("Accounts", "Accounts"), ("Handovers", "Handovers"), ("Renewals", "Renewals"),
-                          ("Playbooks", "Playbooks"), ("Dashboards", "Team overview")]:  # fmt: skip
+                          ("Playbooks", "Playbooks"), ("Dashboards", "Team overview"),
+                          ("Scorecards", "Health scorecards")]:  # fmt: skip
         page.click(f"nav.mainnav >> text={link}")
         assert page.locator("h1").inner_text() == heading
 
@@ -65,6 +66,7 @@ def test_csm_visits_every_section_and_switches_to_chinese(page, data, csm):
         "续约",
         "行动手册",
         "仪表盘",
+        "评分卡",
     ]
     page.click("nav.mainnav >> text=我的工作")
     assert page.locator("h1").inner_text() == "我的工作"
