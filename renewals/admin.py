@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Invoice, Product, Renewal, Subscription
+from .models import ChurnRecord, Invoice, Lead, Product, Renewal, RenewalReason, Subscription
 
 
 @admin.register(Product)
@@ -38,3 +38,32 @@ class InvoiceAdmin(admin.ModelAdmin):
     search_fields = ["number", "external_id", "account__name"]
     date_hierarchy = "due_date"
     autocomplete_fields = ["account"]
+
+
+@admin.register(RenewalReason)
+class RenewalReasonAdmin(admin.ModelAdmin):
+    """Managers extend the taxonomy here: why customers renew and why they leave."""
+
+    list_display = ["name", "name_zh", "kind", "is_active", "position"]
+    list_filter = ["kind", "is_active"]
+    list_editable = ["is_active", "position"]
+    search_fields = ["name", "name_zh"]
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ["title", "account", "kind", "status", "estimated_mrr", "found_by", "sales_owner", "closed_on"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["account", "found_by", "sales_owner"]
+    search_fields = ["title", "account__name"]
+    autocomplete_fields = ["account", "found_by", "sales_owner"]
+
+
+@admin.register(ChurnRecord)
+class ChurnRecordAdmin(admin.ModelAdmin):
+    list_display = ["account", "churned_on", "mrr_lost", "recorded_by"]
+    list_select_related = ["account", "recorded_by"]
+    search_fields = ["account__name", "story"]
+    date_hierarchy = "churned_on"
+    autocomplete_fields = ["account"]
+    filter_horizontal = ["reasons"]

@@ -25,7 +25,7 @@ def run_manage(*args, env_extra=None, cwd=ROOT):
     env = {k: v for k, v in os.environ.items() if k not in skip}
     env.update(env_extra or {})
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 
 
