@@ -48,7 +48,10 @@ def health_score_soon(account_ids) -> int:
     event batches arrive in the meantime: an account already waiting is not queued
     again. Queued after the surrounding transaction commits. Returns how many were queued."""
     delay = settings.HEALTH_DEBOUNCE_SECONDS
-    waiting = [pk for pk in sorted(set(account_ids)) if cache.add(f"health:soon:{pk}", 1, timeout=delay)]
+    keys = {pk: f"health:soon:{pk}" for pk in sorted(set(account_ids))}
+    already = cache.get_many(list(keys.values()))  # two round trips for any number of accounts
+    waiting = [pk for pk, key in keys.items() if key not in already]
+    cache.set_many({keys[pk]: 1 for pk in waiting}, timeout=delay)  # a race queues twice: scoring is idempotent
     if waiting:
         transaction.on_commit(lambda: health_score_task.apply_async(kwargs={"account_ids": waiting}, countdown=delay))
     return len(waiting)
