@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/health.py
+	$(BIN)/python bench/metrics.py
 
 clean-var:
 	rm -rf var/broker var/celerybeat-schedule*

@@ -174,3 +174,135 @@ def can_review_handover(user, handover) -> bool:
 
 def can_assign_handover(user, handover) -> bool:
     return handover_rights(user, handover).assign
+
+
+# ------------------------------------------------------------------ subscriptions, leads, invoices
+# Issue 8. Subscriptions and invoices are money other systems own: integrations and
+# administrators write any; the CS team writes subscriptions (never invoices, except a
+# payment) of the accounts it may change. Leads are found by CS and closed by sales.
+
+_CS_ROLES = (User.Role.CSM, User.Role.MANAGER)
+
+
+def _active(user) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def can_write_subscriptions(user) -> bool:
+    """Whether `user` may write subscriptions at all (which accounts: subscription_accounts)."""
+    return _active(user) and (user.sees_everything or user.role in _CS_ROLES)
+
+
+def subscription_accounts(user) -> QuerySet[Account]:
+    """The accounts whose subscriptions `user` may write: every account for integrations
+    and administrators, the accounts a manager or CSM may change (those they see)."""
+    return visible_accounts(user) if can_write_subscriptions(user) else Account.objects.none()
+
+
+def can_manage_products(user) -> bool:
+    """Whether `user` may add and edit products: integration users and administrators."""
+    return _active(user) and user.sees_everything
+
+
+def can_write_invoices(user) -> bool:
+    """Whether `user` may create, change and delete invoices (billing systems): integration
+    users and administrators."""
+    return _active(user) and user.sees_everything
+
+
+def can_record_payment(user, account: Account) -> bool:
+    """Whether `user` may record a payment received on an invoice of `account` in the
+    browser: administrators, and the CSMs and managers who may change the account (CS
+    follows up collections)."""
+    if not _active(user) or user.is_api_only:
+        return False
+    return user.sees_everything or (user.role in _CS_ROLES and can_change(user, account))
+
+
+def restrict_leads(queryset: QuerySet, user) -> QuerySet:
+    """Leads `user` may see: those of the accounts they see, and for sales also the leads
+    handed to them (a sales person chosen for a lead may not have sold the account)."""
+    q = _account_q(user, prefix="account__")
+    if q is None:
+        return queryset
+    if _active(user) and user.role == User.Role.SALES:
+        q |= Q(sales_owner=user)
+    return queryset.filter(q)
+
+
+def can_log_lead(user, account: Account) -> bool:
+    """Whether `user` may log an expansion lead on `account`: the CSMs and managers who may
+    change it, administrators and integrations (a CRM posting one for a CSM)."""
+    if not _active(user):
+        return False
+    return user.sees_everything or (user.role in _CS_ROLES and can_change(user, account))
+
+
+@dataclass(frozen=True)
+class LeadRights:
+    edit: bool  # change title, kind, product, estimate, description
+    hand: bool  # hand to sales (or drop before that)
+    close: bool  # mark won or lost once with sales
+
+
+def lead_rights(user, lead, *, account_visible: bool | None = None) -> LeadRights:
+    """What `user` may do with `lead` (the status decides what is possible now). CS of the
+    account do everything; the sales person it was handed to closes it. Pass
+    `account_visible` when already known (a list scoped by visible accounts) to save the query."""
+    if not _active(user):
+        return LeadRights(edit=False, hand=False, close=False)
+    if user.sees_everything:
+        return LeadRights(edit=True, hand=True, close=True)
+    cs = False
+    if user.role in _CS_ROLES:
+        cs = account_visible if account_visible is not None else can_change(user, lead.account)
+    seller = user.role == User.Role.SALES and lead.sales_owner_id == user.pk
+    return LeadRights(edit=cs, hand=cs, close=cs or seller)
+
+
+# ------------------------------------------------------------------ renewals
+# The renewal services check these again; the pages ask them to decide what to offer.
+
+
+def can_change_renewal(user, renewal) -> bool:
+    """Whether `user` may work a renewal (stage, probability, forecast, close it): whoever
+    may change its account, and the renewal's owner, who is a seller for a first-year
+    renewal or a new product line and may not otherwise write the account."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if renewal.owner_id == user.pk and can_see(user, renewal.account):
+        return True
+    return can_change(user, renewal.account)
+
+
+def can_reassign_renewal(user, renewal) -> bool:
+    """Whether `user` may choose who owns a renewal (the can_reassign rule): a manager for
+    the accounts of their team, an administrator for any."""
+    return can_reassign(user) and can_change(user, renewal.account)
+
+
+def can_own_renewal(user, renewal, owner) -> bool:
+    """Whether `user` may make `owner` the owner of `renewal`: an administrator anyone who
+    works in the browser; a manager someone of their own team or a seller."""
+    if owner is None or not owner.is_active or owner.is_api_only or not can_reassign_renewal(user, renewal):
+        return False
+    if user.sees_everything:
+        return True
+    return owner.role == User.Role.SALES or (owner.team_id is not None and owner.team_id == user.team_id)
+
+
+def can_record_churn(user, account: Account) -> bool:
+    """Whether `user` may record that an account churned: whoever may change the account
+    (its CSM, the team, its manager, an administrator); never sales alone."""
+    return can_change(user, account)
+
+
+def can_change_visible_renewal(user, renewal) -> bool:
+    """can_change_renewal for a renewal already read through restrict (so the user sees
+    its account), without a query: lists and the board ask it once per row. Sales may
+    change only the renewals they own; everyone else who sees an account may change it."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.sees_everything or renewal.owner_id == user.pk:
+        return True
+    return user.role in (User.Role.CSM, User.Role.MANAGER)

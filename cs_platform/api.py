@@ -42,3 +42,6 @@ def register_all() -> None:
     from health.api import calibrate as health_calibrate_api  # noqa: F401
     from health.api import usage as health_usage_api  # noqa: F401
     from playbooks.api import paths, plans, tasks  # noqa: F401
+    from renewals import api as renewals_api  # noqa: F401
+    from renewals import api_commerce  # noqa: F401
+    from renewals import api_metrics as renewals_metrics_api  # noqa: F401

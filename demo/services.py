@@ -26,7 +26,9 @@ from demo import customer_files
 from demo import invoices as demo_invoices
 from demo import kickoffs as demo_kickoffs
 from demo import knowhow as demo_knowhow
+from demo import leads as demo_leads
 from demo import plans as demo_plans
+from demo import renewal_outcomes as demo_renewal_outcomes
 from demo import surveys as demo_surveys
 from handover import services as handover_services
 from handover.models import Handover, HandoverTransition
@@ -593,6 +595,8 @@ class _Demo:
         self.knowhow_counts = demo_knowhow.load(self)
         self.kickoff_counts = demo_kickoffs.load(self)
         self.survey_counts = demo_surveys.load(self)
+        self.renewal_outcome_counts = demo_renewal_outcomes.load(self)
+        self.lead_counts = demo_leads.load(self)
         # Check-in tasks of the touch cadences for the current period, as the nightly task makes them.
         self.cadence_counts = cadence_tasks_create(today=self.today)
         self._score_history()
@@ -613,6 +617,11 @@ class _Demo:
             "kickoffs_held": self.kickoff_counts["kickoffs_held"],
             "survey_responses": self.survey_counts["survey_responses"],
             "health_overrides": self.survey_counts["health_overrides"],
+            "renewals_closed": self.renewal_outcome_counts["renewals_closed"],
+            "churn_records": self.renewal_outcome_counts["churn_records"],
+            "leads": self.lead_counts["leads"],
+            "leads_won": self.lead_counts["leads_won"],
+            "partial_payments": self.lead_counts["partial_payments"],
             "subscriptions": Subscription.objects.count(),
             "renewals": Renewal.objects.count(),
             "stakeholders": Stakeholder.objects.count(),

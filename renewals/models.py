@@ -120,7 +120,12 @@ class Renewal(models.Model):
         related_name="owned_renewals",
     )
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.UPCOMING)
-    forecast_mrr = models.DecimalField(_("forecast MRR"), max_digits=14, decimal_places=2, default=0)
+    forecast_mrr = models.DecimalField(
+        _("forecast MRR"), max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)],
+        help_text=_("The MRR expected to renew: the MRR up for renewal unless someone set it by hand."),
+    )  # fmt: skip
+    # Set when a person edits the forecast, so the periodic sync stops overwriting it.
+    forecast_manual = models.BooleanField(_("forecast set by hand"), default=False)
     risk = models.CharField(_("risk"), max_length=10, choices=Risk.choices, default=Risk.LOW)
     outcome = models.TextField(_("story"), blank=True, help_text=_("What happened and why, in a few sentences."))
 
@@ -159,6 +164,20 @@ class Renewal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} · {self.due_date}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in self.OPEN_STAGES
+
+    @property
+    def result(self) -> str | None:
+        """How a closed renewal ended (renewed, downsized or churned); None while open."""
+        return None if self.is_open else self.stage
+
+    @property
+    def weighted_mrr(self):
+        """The forecast weighted by the probability: what the pipeline expects to keep."""
+        return (self.forecast_mrr or 0) * self.probability / 100
 
 
 class Invoice(models.Model):
