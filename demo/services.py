@@ -41,7 +41,7 @@ from playbooks.models import Playbook, PlaybookRun, PlaybookStep, Task
 from playbooks.services import playbook_launch
 from playbooks.services.cadence import cadence_tasks_create
 from renewals.models import Product, Renewal, Subscription
-from renewals.services import renewals_sync
+from renewals.services import renewals_risk_refresh, renewals_sync
 
 DEMO_PASSWORD = "demo12345"
 MIN_ACCOUNTS = 20
@@ -1474,6 +1474,7 @@ class _Demo:
                 alert_set_status(alert=alert, status=Alert.Status.ACKNOWLEDGED, by=alert.owner)
                 alert.acknowledged_at = self._at(week_ago + dt.timedelta(days=rng.randint(0, 3)))
         Alert.objects.bulk_update(raised, ["created_at", "resolved_at", "acknowledged_at"])
+        renewals_risk_refresh()  # renewal risk from the new bands and alerts, as the nightly task does
         # A version fitted on the history, waiting for a manager to review and activate it.
         manager = User.objects.filter(role=User.Role.MANAGER).order_by("pk").first()
         try:

@@ -40,6 +40,10 @@ def health_score_task(self, as_of: str | None = None, account_ids: list[int] | N
         from .alerts import alerts_evaluate
 
         result["alerts_raised"] = alerts_evaluate(as_of=day, account_ids=account_ids)
+        # Renewal risk follows the new bands and open alerts.
+        from renewals.services import renewals_risk_refresh
+
+        renewals_risk_refresh(account_ids=account_ids)
     return result
 
 
