@@ -1,8 +1,9 @@
 """Renewal outcomes and churn records for the demo: past renewals get the MRR that was up
 for renewal, what renewed, who closed them and when, reasons from the taxonomy and a story
 that agrees with them (first-year ones owned by sales, the CSM beside); a few committed
-renewals due soon are signed early (with the next term's subscriptions); every churned
-account gets its churn record. Its own random stream."""
+renewals due soon are signed early (with the next term's subscriptions); downsized renewals
+show in the subscriptions (the next term at the lower MRR), so the retention metrics see
+the downsell; every churned account gets its churn record. Its own random stream."""
 
 import datetime as dt
 import random
@@ -110,6 +111,70 @@ def _pick(rng: random.Random, names: list[str], weights: list[int], k: int) -> l
     return chosen
 
 
+def _shares(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """`total` split in proportion to `weights` (evenly when they are all 0), to the cent."""
+    whole = sum(weights, Decimal(0))
+    if not whole:
+        weights, whole = [Decimal(1)] * len(weights), Decimal(len(weights))
+    return [(total * w / whole).quantize(Decimal("0.01")) for w in weights]
+
+
+def _fewer(quantity: int, ratio: Decimal) -> int:
+    return max(1, min(quantity, int((quantity * ratio).to_integral_value())))
+
+
+def _downsell(downsized: list[Renewal]) -> None:
+    """Make the subscriptions agree with the downsized renewals: the next term (starting on
+    the due date) at the renewed MRR, the term that ended on it at the MRR up for renewal.
+    A term's subscriptions that end on the due date keep their MRR and the next-term ones
+    starting on it are lowered (or created when missing); a subscription running through
+    the due date (a multi-year contract renewed for another year) is split there."""
+    subs_by_account: dict[int, list[Subscription]] = {}
+    accounts = {r.account_id for r in downsized}
+    for s in Subscription.objects.filter(account_id__in=accounts).order_by("start_date", "pk"):
+        subs_by_account.setdefault(s.account_id, []).append(s)
+    changed, created = [], []
+    for r in downsized:
+        due, subs = r.due_date, subs_by_account.get(r.account_id, [])
+        if not r.term_mrr or r.renewed_mrr is None or r.renewed_mrr >= r.term_mrr:
+            continue
+        ratio = r.renewed_mrr / r.term_mrr
+        ending = [s for s in subs if s.end_date == due]
+        following = [s for s in subs if s.start_date == due]
+        if ending and following:
+            for s, mrr in zip(following, _shares(r.renewed_mrr, [s.mrr for s in following]), strict=True):
+                s.mrr, s.quantity = mrr, _fewer(s.quantity, ratio)
+                changed.append(s)
+        elif ending:
+            next_end = due + relativedelta(years=1)
+            for s, mrr in zip(ending, _shares(r.renewed_mrr, [s.mrr for s in ending]), strict=True):
+                created.append(
+                    Subscription(
+                        account_id=s.account_id, product_id=s.product_id, start_date=due, end_date=next_end, mrr=mrr,
+                        quantity=_fewer(s.quantity, ratio), bill_period_months=s.bill_period_months,
+                        discount=s.discount,
+                    )
+                )  # fmt: skip
+        else:
+            # The term's subscriptions run through the due date to a year after it.
+            through = [s for s in subs if s.start_date < due and s.end_date == due + relativedelta(years=1)]
+            weights = [s.mrr for s in through]
+            before = _shares(r.term_mrr, weights)
+            after = _shares(r.renewed_mrr, weights)
+            for s, old, new in zip(through, before, after, strict=True):
+                created.append(
+                    Subscription(
+                        account_id=s.account_id, product_id=s.product_id, start_date=due, end_date=s.end_date,
+                        mrr=new, quantity=_fewer(s.quantity, ratio), bill_period_months=s.bill_period_months,
+                        discount=s.discount,
+                    )
+                )  # fmt: skip
+                s.end_date, s.mrr = due, old
+                changed.append(s)
+    Subscription.objects.bulk_update(changed, ["end_date", "mrr", "quantity"], batch_size=500)
+    Subscription.objects.bulk_create(created, batch_size=500)
+
+
 def load(builder) -> dict:
     rng = random.Random(builder.rng.random())
     today = builder.today
@@ -168,6 +233,7 @@ def load(builder) -> dict:
     fields = ["term_mrr", "renewed_mrr", "outcome", "closed_on", "closed_by", "probability", "owner_rule", "owner",
               "co_owner"]  # fmt: skip
     Renewal.objects.bulk_update(past, fields, batch_size=500)
+    _downsell([r for r in past if r.stage == S.DOWNSIZED])
 
     # A few committed renewals due within three weeks are signed early, with the next term.
     soon = list(

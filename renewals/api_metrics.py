@@ -1,8 +1,9 @@
 """Retention metrics API per the contract:
 
 - `GET /api/v1/metrics/retention/?start=YYYY-MM-DD&end=YYYY-MM-DD`, optional `csm`
-  (username), `tier`, `segment` (size band) and `group_by` (csm, team, tier, month): the
-  contract's figures, plus a `groups` list with the same figures per group;
+  (username), `team` (id), `tier`, `segment` (size band) and `group_by` (csm, team, tier,
+  month): the contract's figures, plus a `groups` list with the same figures per group and
+  `loss_reasons`, why revenue was lost in the range (renewals.metrics.loss_reasons);
 - `GET /api/v1/metrics/cohorts/?months=12`: logo and revenue retention of the accounts by
   the month their first subscription started.
 
@@ -62,10 +63,28 @@ class RetentionGroupSerializer(RetentionFiguresSerializer):
     label = serializers.CharField(help_text=_("The group's name for people."))
 
 
+class LossReasonSerializer(serializers.Serializer):
+    reason_id = serializers.IntegerField(allow_null=True, help_text=_("The reason's ID; null for no reason given."))
+    reason = serializers.CharField(help_text=_("The reason's name."))
+    kind = serializers.CharField(
+        allow_null=True,
+        help_text=_("The reason's kind: renew or churn; null for no reason given."),
+    )
+    accounts = serializers.IntegerField(help_text=_("Accounts that churned or downsized for this reason."))
+    mrr_lost = _money(_("MRR lost for this reason: each record's loss split evenly across its reasons."))
+
+
 class RetentionSerializer(RetentionFiguresSerializer):
     group_by = serializers.ChoiceField(choices=GROUP_BY_CHOICES, allow_null=True)
     groups = RetentionGroupSerializer(
         many=True, help_text=_("The same figures per group when group_by is given, otherwise empty.")
+    )
+    loss_reasons = LossReasonSerializer(
+        many=True,
+        help_text=_(
+            "Why revenue was lost in [start, end): churn records by churned_on and downsized renewals by due "
+            "date, per reason, most MRR lost first."
+        ),
     )
 
 
@@ -100,6 +119,7 @@ def _validated(form):
 
 SCOPE_PARAMETERS = [
     OpenApiParameter("csm", OpenApiTypes.STR, description=str(_("Only the accounts of this CSM (username)."))),
+    OpenApiParameter("team", OpenApiTypes.INT, description=str(_("Only the accounts of this team (ID)."))),
     OpenApiParameter("tier", OpenApiTypes.STR, enum=Account.Tier.values, description=str(_("Only this tier."))),
     OpenApiParameter(
         "segment",
@@ -135,7 +155,11 @@ class RetentionViewSet(viewsets.GenericViewSet):
     )
     def list(self, request):
         form = _validated(RetentionForm(request.query_params))
-        data = metrics.retention(accounts=visible_accounts(request.user), **form.query())
+        scope = visible_accounts(request.user)
+        data = metrics.retention(accounts=scope, **form.query())
+        data["loss_reasons"] = metrics.loss_reasons(
+            start=data["start"], end=data["end"], accounts=metrics.account_scope(scope, **form.scope())
+        )
         return Response(RetentionSerializer(data).data)
 
 

@@ -1,5 +1,5 @@
 """The retention metrics' inputs, one set of rules for the API and the page: dates as
-YYYY-MM-DD, end after start, filters by CSM (username), tier and segment (size band),
+YYYY-MM-DD, end after start, filters by CSM (username), team (id), tier and segment (size band),
 a breakdown, and the cohort table's number of months."""
 
 import datetime as dt
@@ -29,6 +29,7 @@ class ScopeForm(forms.Form):
     """Which accounts count: by CSM, tier and segment, within what the user may see."""
 
     csm = forms.CharField(label=_("CSM"), required=False, max_length=150, help_text=_("Username."))
+    team = forms.IntegerField(label=_("Team"), required=False, min_value=1, help_text=_("Team ID."))
     tier = forms.ChoiceField(label=_("Tier"), required=False, choices=[("", _("All tiers")), *Account.Tier.choices])
     segment = forms.ChoiceField(
         label=_("Segment"),
@@ -38,7 +39,10 @@ class ScopeForm(forms.Form):
     )
 
     def scope(self) -> dict:
-        return {k: self.cleaned_data.get(k) or "" for k in ("csm", "tier", "segment")}
+        return {
+            **{k: self.cleaned_data.get(k) or "" for k in ("csm", "tier", "segment")},
+            "team": self.cleaned_data.get("team") or None,
+        }
 
 
 class RetentionForm(ScopeForm):
@@ -56,7 +60,7 @@ class RetentionForm(ScopeForm):
     )
     group_by = forms.ChoiceField(label=_("Breakdown"), required=False, choices=[("", _("None")), *GROUP_BY_CHOICES])
 
-    field_order = ["start", "end", "csm", "tier", "segment", "group_by"]
+    field_order = ["start", "end", "csm", "team", "tier", "segment", "group_by"]
 
     def clean(self):
         data = super().clean()
@@ -103,13 +107,21 @@ class MetricsPageForm(RetentionForm):
     group_by = forms.ChoiceField(label=_("Breakdown"), choices=GROUP_BY_CHOICES)
     months = CohortForm.base_fields["months"]
 
-    field_order = ["start", "end", "csm", "tier", "segment", "group_by", "months"]
+    field_order = ["start", "end", "csm", "team", "tier", "segment", "group_by", "months"]
 
     def set_csm_choices(self, choices: list[tuple[str, str]]) -> None:
         current = self.data.get("csm") or ""
         if current and current not in dict(choices):
             choices = [*choices, (current, current)]
         self.fields["csm"].widget = forms.Select(choices=[("", _("All CSMs")), *choices])
+
+    def set_team_choices(self, choices: list[tuple[int, str]]) -> None:
+        """The teams the user may see; the empty choice is any team."""
+        current = str(self.data.get("team") or "")
+        choices = [(str(pk), name) for pk, name in choices]
+        if current and current not in dict(choices):
+            choices = [*choices, (current, current)]
+        self.fields["team"].widget = forms.Select(choices=[("", _("All teams")), *choices])
 
     def cohort_query(self) -> dict:
         return {"months": self.cleaned_data.get("months") or COHORT_MONTHS, **self.scope()}

@@ -29,7 +29,13 @@ with nobody in either set are left out); the month breakdown splits [start, end)
 first of a month (a range that starts and ends on the 1st gives whole calendar months,
 each compared from its first day to the next month's first day). The `segment` filter is
 the account's size band, from its employee count (accounts.filters.SIZE_BAND_RANGES);
-accounts without an employee count are in no segment.
+accounts without an employee count are in no segment. The `team` filter is the account's
+team (by id).
+
+Why revenue was lost (`loss_reasons`): churn records with churned_on in [start, end) (their
+mrr_lost) and renewals closed as downsized with due_date in [start, end) (term_mrr minus
+renewed_mrr), each amount split evenly across the record's reasons (to the cent, so the
+rows add up to the total), "No reason given" when it has none. Two SQL statements.
 """
 
 import datetime as dt
@@ -39,7 +45,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import Case, Count, DecimalField, Exists, F, Min, OuterRef, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, DecimalField, Exists, F, Min, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,7 +54,7 @@ from accounts.filters import SIZE_BAND_RANGES
 from accounts.models import Account
 from people.models import User
 
-from .models import Subscription
+from .models import ChurnRecord, Renewal, RenewalReason, Subscription
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Decimal("0.00")
@@ -82,15 +88,22 @@ def active_on(day: dt.date, prefix: str = "") -> Q:
 
 
 def account_scope(
-    accounts: QuerySet[Account] | None = None, *, csm: str = "", tier: str = "", segment: str = ""
+    accounts: QuerySet[Account] | None = None,
+    *,
+    csm: str = "",
+    tier: str = "",
+    segment: str = "",
+    team: int | str | None = None,
 ) -> QuerySet[Account] | None:
-    """The accounts in scope: `accounts` (None for all) narrowed by CSM username, tier and
-    segment (size band); None when nothing narrows it."""
-    if not (csm or tier or segment):
+    """The accounts in scope: `accounts` (None for all) narrowed by CSM username, team id,
+    tier and segment (size band); None when nothing narrows it."""
+    if not (csm or tier or segment or team):
         return accounts
     qs = Account.objects.all() if accounts is None else accounts
     if csm:
         qs = qs.filter(csm__username=csm)
+    if team:
+        qs = qs.filter(team_id=team)
     if tier:
         qs = qs.filter(tier=tier)
     if segment:
@@ -265,6 +278,7 @@ def retention(
     csm: str = "",
     tier: str = "",
     segment: str = "",
+    team: int | str | None = None,
 ) -> dict:
     """The retention figures between `start` and `end` for `accounts` (None: every
     account), narrowed by `csm` (username), `tier` and `segment` (size band); with
@@ -276,7 +290,7 @@ def retention(
     last = len(dates) - 1
     keys = {f"k{i}": F(path) for i, path in enumerate(_GROUP_KEYS.get(group_by, ()))}
     per_account = (
-        _subscriptions(account_scope(accounts, csm=csm, tier=tier, segment=segment))
+        _subscriptions(account_scope(accounts, csm=csm, tier=tier, segment=segment, team=team))
         # Only subscriptions active on some day of [start, end] can count.
         .filter(start_date__lte=end)
         .filter(Q(end_date__isnull=True) | Q(end_date__gt=start))
@@ -318,6 +332,7 @@ def cohorts(
     csm: str = "",
     tier: str = "",
     segment: str = "",
+    team: int | str | None = None,
 ) -> dict:
     """Accounts grouped by the month their first subscription started (their cohort), for
     the `months` whole calendar months before `as_of`'s month (default today). For each
@@ -334,7 +349,7 @@ def cohorts(
         raise ValidationError({"as_of": _("Enter a later date.")})
     first = this_month - relativedelta(months=months)
     bounds = [first + relativedelta(months=j) for j in range(1, months + 1)]  # the last is this_month
-    subs = _subscriptions(account_scope(accounts, csm=csm, tier=tier, segment=segment))
+    subs = _subscriptions(account_scope(accounts, csm=csm, tier=tier, segment=segment, team=team))
 
     # Each cohort account's first start and MRR on each first of a month, summed per first
     # start day. Accounts with a subscription before the first cohort month are in none.
@@ -389,3 +404,64 @@ def cohorts(
         ]
         result.append({"month": month, "accounts": size, "start_mrr": start_mrr, "cells": cells})
     return {"months": months, "as_of": as_of, "cohorts": result}
+
+
+# ------------------------------------------------------------------ loss reasons
+
+
+def _split(amount: Decimal, parts: int) -> list[Decimal]:
+    """`amount` in `parts` even shares to the cent, the first ones a cent larger when it
+    does not divide, so the shares add up to `amount`."""
+    cents = int((amount / CENT).to_integral_value(rounding=ROUND_HALF_UP))
+    share, extra = divmod(cents, parts)
+    return [(share + (1 if i < extra else 0)) * CENT for i in range(parts)]
+
+
+def _in_scope(qs: QuerySet, accounts: QuerySet[Account] | None) -> QuerySet:
+    if accounts is None or not accounts.query.has_filters():
+        return qs
+    return qs.filter(account__in=accounts.values("pk"))
+
+
+REASON_FIELDS = ("reasons__id", "reasons__kind", "reasons__name", "reasons__name_zh")
+
+
+def loss_reasons(*, start: dt.date, end: dt.date, accounts: QuerySet[Account] | None = None) -> list[dict]:
+    """Why revenue was lost in [start, end) for `accounts` (None: every account): per
+    churn/downsize reason, the accounts and the MRR lost (see the module's docstring).
+    Rows {reason_id, reason, kind, accounts, mrr_lost}, most MRR lost first; reason_id and
+    kind are None for "No reason given". Two SQL statements whatever the data size."""
+    churned = _in_scope(ChurnRecord.objects.order_by(), accounts).filter(churned_on__gte=start, churned_on__lt=end)
+    downsized = _in_scope(Renewal.objects.order_by(), accounts).filter(
+        stage=Renewal.Stage.DOWNSIZED, due_date__gte=start, due_date__lt=end
+    )
+    # One row per (record, reason), a record without reasons once with NULLs (LEFT JOIN).
+    records: dict[tuple[str, int], dict] = {}
+    sources = (
+        ("churn", churned.values_list("pk", "account_id", "mrr_lost", Value(None, output_field=MONEY), *REASON_FIELDS)),
+        ("downsize", downsized.values_list("pk", "account_id", "term_mrr", "renewed_mrr", *REASON_FIELDS)),
+    )
+    for source, rows in sources:
+        for pk, account_id, amount, renewed, reason_id, kind, name, name_zh in rows:
+            record = records.setdefault(
+                (source, pk), {"account_id": account_id, "lost": money(amount) - money(renewed), "reasons": []}
+            )
+            if reason_id is not None:
+                record["reasons"].append((reason_id, kind, name, name_zh))
+    rows_by_reason: dict = {}
+    for record in records.values():
+        lost = max(record["lost"], ZERO)
+        reasons = sorted(set(record["reasons"])) or [(None, None, None, None)]
+        for (reason_id, kind, name, name_zh), share in zip(reasons, _split(lost, len(reasons)), strict=True):
+            if reason_id is None:
+                label = _("No reason given")
+            else:
+                label = RenewalReason(kind=kind, name=name, name_zh=name_zh or "").label
+            row = rows_by_reason.setdefault(
+                reason_id, {"reason_id": reason_id, "reason": label, "kind": kind, "accounts": set(), "mrr_lost": ZERO}
+            )
+            row["accounts"].add(record["account_id"])
+            row["mrr_lost"] += share
+    result = [{**row, "accounts": len(row["accounts"])} for row in rows_by_reason.values()]
+    result.sort(key=lambda r: (-r["mrr_lost"], -r["accounts"], r["reason_id"] is None, r["reason"].casefold()))
+    return result

@@ -1,7 +1,8 @@
 """The retention metrics page: a date range and filters, the headline figures with their
-definitions, a breakdown by CSM, team, tier or month, the cohort table, and CSV exports of
-both tables. The figures come from renewals.metrics over the accounts the user may see,
-exactly as the API computes them."""
+definitions, why revenue was lost (by churn and downsize reason), a breakdown by CSM,
+team, tier or month, the cohort table, and CSV exports of both tables. The figures come
+from renewals.metrics over the accounts the user may see, exactly as the API computes
+them."""
 
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from cs_platform.access import visible_accounts
 from cs_platform.pages import csv_response
-from people.models import User
+from people.models import Team, User
 
 from . import metrics
 from .forms_metrics import COHORT_MONTHS, MetricsPageForm, presets
@@ -122,6 +123,13 @@ def headline(figures: dict) -> list[dict]:
     ]
 
 
+def loss_rows(reasons: list[dict]) -> dict:
+    """The "why revenue was lost" table: each reason with its share of the MRR lost."""
+    total = sum((r["mrr_lost"] for r in reasons), metrics.ZERO)
+    rows = [{**r, "share": percent(metrics.rate(r["mrr_lost"], total))} for r in reasons]
+    return {"rows": rows, "total": total}
+
+
 def _money(value: Decimal) -> str:
     return f"{value:,.0f}"
 
@@ -228,9 +236,16 @@ def metrics_page(request):
     scope = visible_accounts(request.user)
     csms = list(User.objects.filter(pk__in=scope.values("csm_id")).order_by("first_name", "last_name", "username"))
     form.set_csm_choices([(u.username, str(u)) for u in csms])
+    teams = Team.objects.filter(pk__in=scope.values("team_id")).values_list("pk", "name")
+    if request.user.is_authenticated and request.user.sees_everything:
+        teams = Team.objects.values_list("pk", "name")
+    form.set_team_choices(list(teams))
     context = {"form": form, "figures": None, "cohorts": None}
     if form.is_valid():
         figures = metrics.retention(accounts=scope, **form.query())
+        figures["loss_reasons"] = metrics.loss_reasons(
+            start=figures["start"], end=figures["end"], accounts=metrics.account_scope(scope, **form.scope())
+        )
         table = metrics.cohorts(accounts=scope, as_of=today, **form.cohort_query())
         export = request.GET.get("export")
         if export == "breakdown" and figures["group_by"]:
@@ -241,6 +256,7 @@ def metrics_page(request):
         context.update(
             figures=figures,
             headline=headline(figures),
+            losses=loss_rows(figures["loss_reasons"]),
             columns=columns,
             total=_table_row({**figures, "label": _("Whole range")}, columns),
             groups=[_table_row(g, columns) for g in figures["groups"]],
