@@ -25,7 +25,6 @@ missing, and kept: a marker table records what was generated, so later runs reus
 import argparse
 import datetime as dt
 import importlib.util
-import os
 import statistics
 import sys
 import time
@@ -35,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cs_bench"
+import pg  # noqa: E402  (bench/, the script's folder, is on sys.path)
+
 TARGET_INGEST = 20_000  # events/s
 TARGET_SCORING = 10.0  # seconds for every account
 TARGET_FLOOR_RATIO = 3.0  # scoring within 3x of the bare aggregate
@@ -43,101 +43,6 @@ EVENT_TYPES = [
     "login", "report_viewed", "dashboard_viewed", "search", "report_exported", "api_call", "workflow_run",
     "user_invited",
 ]  # fmt: skip
-MARKER = "bench_health_marker"
-
-
-def configure() -> str:
-    url = f"{os.environ.get('BENCH_DATABASE_URL') or DEFAULT_URL}_health"
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        sys.exit(f"bench/health.py runs on PostgreSQL only; BENCH_DATABASE_URL gives {url}")
-    os.environ["DATABASE_URL"] = url
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "cs_platform.settings",
-            "DEBUG": "false",
-            "ALLOWED_HOSTS": "testserver",
-            "SECURE_SSL_REDIRECT": "false",
-            "STATIC_MANIFEST": "false",
-            "LOG_LEVEL": "WARNING",
-            # Late events queue a rescoring task; in memory it goes away with the process
-            # instead of waiting in the dev broker for the next `make run`.
-            "CELERY_BROKER_URL": "memory://",
-        }
-    )
-    return url
-
-
-# ------------------------------------------------------------------ the database
-
-
-def _server(settings_dict, dbname: str):
-    import psycopg2
-
-    params = {k: v for k, v in {
-        "host": settings_dict["HOST"], "port": settings_dict["PORT"],
-        "user": settings_dict["USER"], "password": settings_dict["PASSWORD"],
-    }.items() if v}  # fmt: skip
-    conn = psycopg2.connect(dbname=dbname, **params)
-    conn.autocommit = True
-    return conn
-
-
-def _generated(settings_dict, shape: dict) -> dict | None:
-    """The marker of an earlier generation with the same shape, or None."""
-    import psycopg2
-
-    try:
-        conn = _server(settings_dict, settings_dict["NAME"])
-    except psycopg2.OperationalError:
-        return None  # no such database yet
-    with conn, conn.cursor() as cur:
-        cur.execute("SELECT to_regclass(%s)", [MARKER])
-        if cur.fetchone()[0] is None:
-            return None
-        cur.execute(f"SELECT accounts, events, days, generated_on, seconds FROM {MARKER}")
-        row = cur.fetchone()
-    conn.close()
-    if row is None or (row[0], row[1], row[2]) != (shape["accounts"], shape["events"], shape["days"]):
-        return None
-    return {"generated_on": row[3], "seconds": row[4]}
-
-
-def _recreate(settings_dict) -> None:
-    conn = _server(settings_dict, "postgres")
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{settings_dict["NAME"]}"')
-        cur.execute(f'CREATE DATABASE "{settings_dict["NAME"]}"')
-    conn.close()
-
-
-def prepare(shape: dict, regenerate: bool) -> None:
-    from django.core.management import call_command
-    from django.db import connection
-    from django.utils import timezone
-
-    marker = None if regenerate else _generated(connection.settings_dict, shape)
-    if marker is None:
-        _recreate(connection.settings_dict)
-    call_command("migrate", verbosity=0)
-    if marker is not None:
-        print(
-            f"data: reusing {shape['accounts']:,} accounts and {shape['events']:,} events generated on "
-            f"{marker['generated_on']} (in {marker['seconds']:.0f} s; --regenerate to start over)"
-        )
-        return
-    print(f"data: generating {shape['accounts']:,} accounts and {shape['events']:,} events (once)...", flush=True)
-    start = time.perf_counter()
-    generate(**shape)
-    seconds = time.perf_counter() - start
-    with connection.cursor() as cur:
-        cur.execute(
-            f"CREATE TABLE {MARKER} (accounts integer, events bigint, days integer, generated_on date, seconds float)"
-        )
-        cur.execute(
-            f"INSERT INTO {MARKER} VALUES (%s, %s, %s, %s, %s)",
-            [shape["accounts"], shape["events"], shape["days"], timezone.localdate(), seconds],
-        )
-    print(f"data: generated in {seconds:.1f} s (not a target)")
 
 
 # ------------------------------------------------------------------ generation
@@ -613,7 +518,7 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=500, help="accounts in the naive loop")
     parser.add_argument("--regenerate", action="store_true", help="generate the data again")
     args = parser.parse_args()
-    url = configure()
+    url = pg.configure("health", "bench/health.py")
     warnings.filterwarnings("ignore", message="No directory at")
     import django
 
@@ -626,7 +531,9 @@ def main() -> int:
 
     print(f"\n== health at scale: {url.rsplit('/', 1)[-1]}, PostgreSQL")
     try:
-        prepare({"accounts": args.accounts, "events": args.events, "days": args.days}, args.regenerate)
+        shape = {"accounts": args.accounts, "events": args.events, "days": args.days}
+        what = f"{args.accounts:,} accounts and {args.events:,} events over {args.days} days"
+        pg.prepare(shape, args.regenerate, generate, what)
     except psycopg2.OperationalError as error:
         print(f"bench/health.py needs PostgreSQL ({url}): {error}".strip())
         return 1

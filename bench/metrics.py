@@ -20,112 +20,18 @@ breakdowns, the cohort table and the metrics page.
 """
 
 import argparse
-import os
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cs_bench"
+import pg  # noqa: E402  (bench/, the script's folder, is on sys.path)
+from run import measure  # noqa: E402
+
 TARGET_SECONDS = 1.0
-MARKER = "bench_metrics_marker"
 LINES_PER_ACCOUNT = 5
-
-
-def configure() -> str:
-    url = f"{os.environ.get('BENCH_DATABASE_URL') or DEFAULT_URL}_metrics"
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        sys.exit(f"bench/metrics.py runs on PostgreSQL only; BENCH_DATABASE_URL gives {url}")
-    os.environ["DATABASE_URL"] = url
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "cs_platform.settings",
-            "DEBUG": "false",
-            "ALLOWED_HOSTS": "testserver",
-            "SECURE_SSL_REDIRECT": "false",
-            "STATIC_MANIFEST": "false",
-            "LOG_LEVEL": "WARNING",
-            "CELERY_BROKER_URL": "memory://",
-        }
-    )
-    return url
-
-
-# ------------------------------------------------------------------ the database
-
-
-def _server(settings_dict, dbname: str):
-    import psycopg2
-
-    params = {k: v for k, v in {
-        "host": settings_dict["HOST"], "port": settings_dict["PORT"],
-        "user": settings_dict["USER"], "password": settings_dict["PASSWORD"],
-    }.items() if v}  # fmt: skip
-    conn = psycopg2.connect(dbname=dbname, **params)
-    conn.autocommit = True
-    return conn
-
-
-def _generated(settings_dict, shape: dict) -> dict | None:
-    """The marker of an earlier generation with the same shape, or None."""
-    import psycopg2
-
-    try:
-        conn = _server(settings_dict, settings_dict["NAME"])
-    except psycopg2.OperationalError:
-        return None  # no such database yet
-    with conn, conn.cursor() as cur:
-        cur.execute("SELECT to_regclass(%s)", [MARKER])
-        if cur.fetchone()[0] is None:
-            return None
-        cur.execute(f"SELECT accounts, subscriptions, generated_on, seconds FROM {MARKER}")
-        row = cur.fetchone()
-    conn.close()
-    if row is None or (row[0], row[1]) != (shape["accounts"], shape["subscriptions"]):
-        return None
-    return {"generated_on": row[2], "seconds": row[3]}
-
-
-def _recreate(settings_dict) -> None:
-    conn = _server(settings_dict, "postgres")
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{settings_dict["NAME"]}"')
-        cur.execute(f'CREATE DATABASE "{settings_dict["NAME"]}"')
-    conn.close()
-
-
-def prepare(shape: dict, regenerate: bool) -> None:
-    from django.core.management import call_command
-    from django.db import connection
-    from django.utils import timezone
-
-    marker = None if regenerate else _generated(connection.settings_dict, shape)
-    if marker is None:
-        _recreate(connection.settings_dict)
-    call_command("migrate", verbosity=0)
-    if marker is not None:
-        print(
-            f"data: reusing {shape['accounts']:,} accounts and {shape['subscriptions']:,} subscriptions generated on "
-            f"{marker['generated_on']} (in {marker['seconds']:.0f} s; --regenerate to start over)"
-        )
-        return
-    print(f"data: generating {shape['accounts']:,} accounts, {shape['subscriptions']:,} subscriptions (once)...")
-    start = time.perf_counter()
-    generate(**shape)
-    seconds = time.perf_counter() - start
-    with connection.cursor() as cur:
-        cur.execute(
-            f"CREATE TABLE {MARKER} (accounts integer, subscriptions integer, generated_on date, seconds float)"
-        )
-        cur.execute(
-            f"INSERT INTO {MARKER} VALUES (%s, %s, %s, %s)",
-            [shape["accounts"], shape["subscriptions"], timezone.localdate(), seconds],
-        )
-    print(f"data: generated in {seconds:.1f} s (not a target)")
 
 
 def generate(*, accounts: int, subscriptions: int) -> None:
@@ -206,28 +112,6 @@ def generate(*, accounts: int, subscriptions: int) -> None:
 # ------------------------------------------------------------------ measurements
 
 
-def measure(client, url: str, repeat: int) -> tuple[float, float, int, int]:
-    """Median and worst server time in ms over `repeat` requests after a warm-up, the
-    queries of one request, and the status."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    client.get(url)  # warm caches and the connection
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-        if getattr(response, "streaming", False):
-            b"".join(response.streaming_content)
-    count = len(queries)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        response = client.get(url)
-        if getattr(response, "streaming", False):
-            b"".join(response.streaming_content)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), max(times), count, response.status_code
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=20_000)
@@ -235,7 +119,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args()
-    url = configure()
+    url = pg.configure("metrics", "bench/metrics.py")
     warnings.filterwarnings("ignore", message="No directory at")  # whitenoise: no collectstatic here
     import django
 
@@ -248,7 +132,8 @@ def main() -> int:
     from renewals.models import Subscription
 
     print(f"\n== retention metrics on {url.rsplit('/', 1)[-1]}")
-    prepare({"accounts": args.accounts, "subscriptions": args.subscriptions}, args.regenerate)
+    shape = {"accounts": args.accounts, "subscriptions": args.subscriptions}
+    pg.prepare(shape, args.regenerate, generate, f"{args.accounts:,} accounts and {args.subscriptions:,} subscriptions")
     subs = Subscription.objects.count()
     this_month = timezone.localdate().replace(day=1)
     start, end = this_month - relativedelta(months=12), this_month
