@@ -28,14 +28,6 @@ def alerts(world, csm, teammate):
     }  # fmt: skip
 
 
-def _budget(query_budget, name: str, default: int) -> int:
-    """The budget in tests/query_counts.json, or `default` until it is recorded there."""
-    try:
-        return query_budget(name)
-    except KeyError:
-        return default
-
-
 def test_list_shows_the_contract_fields_of_visible_alerts_newest_first(csm, alerts, world):
     body = api_as(csm).get("/api/v1/alerts/").json()
 
@@ -173,6 +165,6 @@ def test_list_query_count_is_constant(csm, size, django_assert_max_num_queries, 
         AlertFactory(account=account, owner=None, type="renewal_risk", status="acknowledged")
     client = api_as(csm)
 
-    with django_assert_max_num_queries(_budget(query_budget, "api:alerts", 3)):
+    with django_assert_max_num_queries(query_budget("api:alerts")):
         body = client.get("/api/v1/alerts/?page_size=1000").json()
     assert body["count"] == size * 2

@@ -20,7 +20,6 @@ NEW = "/health/scorecards/new/"
 RECOMPUTE = "/health/scorecards/recompute/"
 
 # Until tests/query_counts.json names these pages, the budgets measured with them.
-BUDGETS = {"health:scorecard_list": 8, "health:scorecard_detail": 6, "health:scorecard_edit": 6}
 
 
 def detail_url(version) -> str:
@@ -423,20 +422,9 @@ def test_a_run_still_queued_keeps_polling(client, manager, v1):
 # ------------------------------------------------------------------ queries
 
 
-@pytest.fixture
-def budget(query_budget):
-    def get(name: str) -> int:
-        try:
-            return query_budget(name)
-        except KeyError:
-            return BUDGETS[name]
-
-    return get
-
-
 @pytest.mark.parametrize("size", [1, 8])
 def test_list_detail_and_editor_run_a_fixed_number_of_queries(
-    client, manager, csm, v1, size, django_assert_max_num_queries, budget
+    client, manager, csm, v1, size, django_assert_max_num_queries, query_budget
 ):
     EventType.objects.bulk_create([EventType(name=f"event{i}") for i in range(size)])
     accounts = [AccountFactory() for _i in range(size)]
@@ -456,10 +444,10 @@ def test_list_detail_and_editor_run_a_fixed_number_of_queries(
     assert ScorecardMeasure.objects.filter(version=version).count() == 2 + size
     for user in (manager, csm):
         client.force_login(user)
-        with django_assert_max_num_queries(budget("health:scorecard_list")):
+        with django_assert_max_num_queries(query_budget("health:scorecard_list")):
             assert client.get(LIST).status_code == 200
-        with django_assert_max_num_queries(budget("health:scorecard_detail")):
+        with django_assert_max_num_queries(query_budget("health:scorecard_detail")):
             assert client.get(detail_url(version)).status_code == 200
     client.force_login(manager)
-    with django_assert_max_num_queries(budget("health:scorecard_edit")):
+    with django_assert_max_num_queries(query_budget("health:scorecard_edit")):
         assert client.get(edit_url(version)).status_code == 200

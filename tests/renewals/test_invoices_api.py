@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from renewals.models import Invoice
 from tests.conftest import api_as
@@ -16,20 +16,6 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/invoices/"
 BULK = "/api/v1/invoices/bulk/"
-BUDGETS = {"api:invoices": 3}  # proposed for tests/query_counts.json; the file wins once it is there
-
-
-def budget(query_budget, key: str) -> int:
-    try:
-        return query_budget(key)
-    except KeyError:
-        return BUDGETS[key]
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    with translation.override("en"):
-        yield
 
 
 def invoice(of, n=1, **overrides):
@@ -274,5 +260,5 @@ def test_the_list_runs_a_fixed_number_of_queries(world, integration, size, djang
     for n in range(size):
         make(AccountFactory(csm=world["own"].csm), n)
     client = api_as(integration)
-    with django_assert_max_num_queries(budget(query_budget, "api:invoices")):
+    with django_assert_max_num_queries(query_budget("api:invoices")):
         assert client.get(f"{URL}?page_size=100&status=open").json()["count"] == size

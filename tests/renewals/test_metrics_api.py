@@ -19,17 +19,9 @@ CONTRACT = [
     "accounts_start", "accounts_churned", "churn_rate", "retention_rate", "start_mrr", "retained_mrr",
     "net_mrr_retention", "churned_mrr", "downsell_mrr", "mrr_churn_rate",
 ]  # fmt: skip
+
+
 # Used when tests/query_counts.json has no entry yet: most queries one request may run.
-BUDGETS = {"api:metrics_retention": 2, "api:metrics_cohorts": 3}
-
-
-def budget(query_budget, name: str) -> int:
-    try:
-        return query_budget(name)
-    except KeyError:
-        return BUDGETS[name]
-
-
 @pytest.fixture
 def csm_a(team):
     return UserFactory(username="csm.a", first_name="Ann", last_name="Alder", role=User.Role.CSM, team=team)
@@ -245,7 +237,7 @@ def test_query_count_is_constant(request, user, query_budget, django_assert_max_
             (f"{URL}?{RANGE}&group_by=csm", "api:metrics_retention"),
             (f"{COHORTS}?months=24&segment=medium", "api:metrics_cohorts"),
         ):
-            with django_assert_max_num_queries(budget(query_budget, name)) as queries:
+            with django_assert_max_num_queries(query_budget(name)) as queries:
                 assert client.get(url).status_code == 200
             counts.append(len(queries))
     assert counts[:3] == counts[3:]

@@ -22,14 +22,6 @@ pytestmark = pytest.mark.django_db
 
 URL = "/renewals/metrics/"
 RANGE = "start=2025-01-01&end=2026-01-01"
-BUDGETS = {"renewals:metrics": 7}  # used until tests/query_counts.json has the entry
-
-
-def budget(query_budget, name: str) -> int:
-    try:
-        return query_budget(name)
-    except KeyError:
-        return BUDGETS[name]
 
 
 @pytest.fixture
@@ -223,7 +215,7 @@ def test_query_count_is_constant(client, manager, group_by, query_budget, django
         for i in range(size):
             account = AccountFactory(csm=UserFactory(team=manager.team), team=manager.team)
             sub(account, dt.date(2024, 1 + i % 12, 1), dt.date(2025, 1 + i % 12, 9) if i % 2 else None, "100")
-        with django_assert_max_num_queries(budget(query_budget, "renewals:metrics")) as queries:
+        with django_assert_max_num_queries(query_budget("renewals:metrics")) as queries:
             assert client.get(f"{URL}?{RANGE}&group_by={group_by}").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]

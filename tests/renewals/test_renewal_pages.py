@@ -6,17 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from renewals.models import Renewal, RenewalReason
 from tests.factories import AccountFactory, RenewalFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
 
 
 def reason(kind: str, name: str) -> RenewalReason:

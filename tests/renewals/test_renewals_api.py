@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from renewals.models import ChurnRecord, Renewal, RenewalReason
 from tests.conftest import api_as
@@ -15,11 +14,6 @@ from tests.factories import RenewalFactory, SubscriptionFactory
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/renewals/"
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
 
 
 def reason(kind: str, name: str) -> RenewalReason:

@@ -1,18 +1,12 @@
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from renewals.models import Renewal
 from renewals.services import renewals_sync
 from tests.factories import AccountFactory, RenewalFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
 
 
 def test_one_renewal_per_account_and_term(today):
